@@ -1,0 +1,1 @@
+"""The envparity command line (typer)."""

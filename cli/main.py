@@ -1,0 +1,60 @@
+"""The `envparity` command: a typer app whose commands are thin calls into the core.
+
+Command modules import only typer and the standard library at the top: heavy SDKs
+(docker, pulumi, boto3, kubernetes) are imported inside the commands that use them,
+so `validate` and `render` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="envparity",
+    help="One environment spec for ML teams: validate it, render images and stacks, check for drift.\n\n"
+    "Exit codes: 0 ok; 1 invalid spec or usage; 2 differences found (drift, parity); "
+    "3 could not check (drift).",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# (command name, "module:function"), in the order `--help` lists them.
+COMMANDS = [
+    ("validate", "specs:validate"),
+    ("show", "specs:show"),
+    ("schema", "specs:schema"),
+    ("parity", "specs:parity"),
+]
+
+for _name, _target in COMMANDS:
+    _module, _function = _target.split(":")
+    app.command(_name)(getattr(importlib.import_module(f"envparity.cli.{_module}"), _function))
+
+
+def main() -> None:
+    """Console-script entry: user mistakes exit cleanly; set ENVPARITY_DEBUG=1 for tracebacks."""
+    from envparity.diagnostics import SpecError
+
+    try:
+        app(standalone_mode=True)
+    except SpecError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # a bug of ours: say so in one line, keep the traceback for debugging
+        if os.environ.get("ENVPARITY_DEBUG"):
+            raise
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} "
+                         "(hint: rerun with ENVPARITY_DEBUG=1 and report it)\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

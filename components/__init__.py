@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources for envparity environments."""

@@ -1,0 +1,67 @@
+"""Errors and warnings about a spec, as data: rendering them as text is a separate step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+
+Path = tuple  # a JSON path into the spec: ("stages", "production", "python")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in a spec: what, where, and how to fix it."""
+
+    message: str
+    path: Path = ()
+    hint: str | None = None
+    severity: str = "error"  # "error" or "warning"
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    at_key: bool = field(default=False, compare=False)  # point at the key of `path`, not its value
+
+    @property
+    def dotted_path(self) -> str:
+        return dotted(self.path)
+
+    def located(self, file: str, line: int | None, column: int | None) -> Diagnostic:
+        return replace(self, file=file, line=line, column=column)
+
+    def format(self) -> str:
+        """`file:line:col: severity: path: message (hint: ...)` on one line."""
+        where = ":".join(str(x) for x in (self.file, self.line, self.column) if x is not None)
+        text = f"{self.dotted_path}: {self.message}" if self.path else self.message
+        head = f"{where}: {self.severity}: {text}" if where else f"{self.severity}: {text}"
+        return f"{head} (hint: {self.hint})" if self.hint else head
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["path"] = self.dotted_path
+        del data["at_key"]
+        return data
+
+
+def dotted(path: Iterable) -> str:
+    """("stages", "prod", "gpus", 0) -> "stages.prod.gpus[0]"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass
+class SpecError(Exception):
+    """Raised when a spec cannot be used; carries every diagnostic found, warnings included."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]

@@ -1,0 +1,1 @@
+"""Drift checking: collectors observe, the engine compares, reporters print."""

@@ -1,0 +1,1 @@
+"""Collectors: one per target, turning a live system into observed facts."""

@@ -1,0 +1,175 @@
+"""The spec and the resolved stage, as immutable data.
+
+A `Spec` is what a file says once it has passed the schema and the compatibility rules,
+with defaults filled in. A `ResolvedStage` is the spec with one stage's fields applied:
+everything downstream (renderers, stacks, drift) reads only resolved stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from envparity.diagnostics import Diagnostic
+from envparity.yamlsource import SourceMap
+
+STAGES = ("local", "testing", "staging", "production")
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def frozen_map(items: Mapping[str, str] | None) -> Mapping[str, str]:
+    """A read-only mapping with keys in sorted order (so output built from it is stable)."""
+    return MappingProxyType(dict(sorted((items or {}).items())))
+
+
+@dataclass(frozen=True)
+class NodeRange:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Run:
+    command: tuple[str, ...] = ()
+    port: int | None = None
+    gpus: int = 0
+    cpu: str | None = None
+    memory: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage's own fields as written; None means "not set, use the top level"."""
+
+    replicas: int | None = None
+    gpus: int | None = None
+    cpu: str | None = None
+    memory: str | None = None
+    instance_type: str | None = None
+    nodes: NodeRange | None = None
+    region: str | None = None
+    cluster: str | None = None
+    registry: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    secrets: tuple[str, ...] = ()
+    extra_python_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Software:
+    """The software environment: identical in every stage, and what the fingerprint covers."""
+
+    envparity: int
+    name: str
+    version: str
+    python: str
+    cuda: str | None
+    cudnn: str | None
+    driver: str | None
+    gpus: tuple[str, ...]
+    os: str
+    base_image: str | None
+    system_packages: tuple[str, ...]
+    python_packages: tuple[str, ...]
+    package_indexes: tuple[str, ...]
+    env: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Spec:
+    source: str  # the file as the user named it
+    software: Software
+    description: str | None
+    run: Run
+    stages: Mapping[str, Stage]
+    fingerprint: str
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
+    positions: SourceMap | None = field(default=None, compare=False, repr=False)
+
+    def locate(self, diagnostic: Diagnostic) -> Diagnostic:
+        """`diagnostic` with file:line:col of its path in this spec's file."""
+        if self.positions is None:
+            return diagnostic.located(self.source, None, None)
+        return self.positions.locate(diagnostic)
+
+    @property
+    def name(self) -> str:
+        return self.software.name
+
+    @property
+    def version(self) -> str:
+        return self.software.version
+
+
+@dataclass(frozen=True)
+class ResolvedStage:
+    """One environment in one stage: the software, its fingerprint, and the stage's infrastructure."""
+
+    name: str
+    version: str
+    stage: str
+    fingerprint: str
+    description: str | None
+    software: Software
+    # how the workload runs, with the stage's sizing applied
+    command: tuple[str, ...]
+    port: int | None
+    replicas: int
+    gpus_per_replica: int
+    cpu: str | None
+    memory: str | None
+    # infrastructure and configuration of this stage
+    instance_type: str | None
+    instance_gpu: str | None  # GPU product of instance_type, from the compatibility tables
+    instance_gpu_count: int  # GPUs on one instance (0 for CPU instances or no instance type)
+    nodes: NodeRange | None
+    region: str | None
+    cluster: str | None
+    registry: str | None
+    runtime_env: Mapping[str, str]
+    secrets: tuple[str, ...]
+    extra_python_packages: tuple[str, ...]
+
+    @property
+    def needs_gpu(self) -> bool:
+        return self.gpus_per_replica > 0
+
+    @property
+    def image_repository(self) -> str:
+        """`<registry>/<name>`, or just `<name>` when the stage names no registry."""
+        return f"{self.registry}/{self.name}" if self.registry else self.name
+
+    @property
+    def image_tag(self) -> str:
+        """`<version>-<fingerprint[:12]>`: one tag per software environment, shared by all stages."""
+        return f"{self.version}-{self.fingerprint[:12]}"
+
+    @property
+    def image_ref(self) -> str:
+        return f"{self.image_repository}:{self.image_tag}"
+
+    def to_json(self) -> dict:
+        """The stable JSON form printed by `envparity show --json`."""
+        from envparity.fingerprint import software_fields
+
+        return {
+            "name": self.name,
+            "version": self.version,
+            "stage": self.stage,
+            "fingerprint": self.fingerprint,
+            "description": self.description,
+            "image": self.image_ref,
+            "software": software_fields(self.software),
+            "run": {"command": list(self.command), "port": self.port, "replicas": self.replicas,
+                    "gpus": self.gpus_per_replica, "cpu": self.cpu, "memory": self.memory},
+            "infrastructure": {
+                "instance_type": self.instance_type, "instance_gpu": self.instance_gpu,
+                "instance_gpu_count": self.instance_gpu_count,
+                "nodes": {"min": self.nodes.min, "max": self.nodes.max} if self.nodes else None,
+                "region": self.region, "cluster": self.cluster, "registry": self.registry,
+            },
+            "config": {"env": dict(self.runtime_env), "secrets": list(self.secrets),
+                       "extra_python_packages": list(self.extra_python_packages)},
+        }

@@ -1,0 +1,1 @@
+"""Generators: Dockerfile, lock file, devcontainer, stack config, workflow."""

@@ -1,0 +1,27 @@
+"""Shared test helpers: golden files, and the root of the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def assert_golden(path: Path, actual: str) -> None:
+    """Compare `actual` with the golden file byte for byte; UPDATE_GOLDEN=1 rewrites it."""
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"missing golden file {path.relative_to(ROOT)}: run the tests with UPDATE_GOLDEN=1")
+    assert actual == path.read_text(encoding="utf-8"), f"{path.relative_to(ROOT)} differs (UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT

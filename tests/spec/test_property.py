@@ -1,0 +1,74 @@
+"""Property: random and mutated specs give a valid spec or clean errors, never a crash."""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from envparity.diagnostics import SpecError
+from envparity.spec import parse_spec
+from tests.spec.conftest import CPU_SPEC, GPU_SPEC
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def outcome(text: str) -> None:
+    try:
+        spec = parse_spec(text, "fuzz.yaml")
+    except SpecError as exc:
+        assert exc.diagnostics, "a SpecError must say what is wrong"
+        for d in exc.diagnostics:
+            assert d.file == "fuzz.yaml" and d.message and "\n" not in d.message
+    else:
+        assert len(spec.fingerprint) == 64
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_random_text(text):
+    outcome(text)
+
+
+LINES = GPU_SPEC.splitlines() + CPU_SPEC.splitlines()
+
+
+@SETTINGS
+@given(
+    base=st.sampled_from([GPU_SPEC, CPU_SPEC]),
+    edits=st.lists(
+        st.tuples(st.sampled_from(["drop", "dup", "insert", "char"]), st.integers(0, 60),
+                  st.sampled_from(LINES), st.characters()),
+        max_size=5,
+    ),
+)
+def test_mutated_specs(base, edits):
+    lines = base.splitlines()
+    for kind, index, other, char in edits:
+        i = index % len(lines)
+        if kind == "drop" and len(lines) > 1:
+            del lines[i]
+        elif kind == "dup":
+            lines.insert(i, lines[i])
+        elif kind == "insert":
+            lines.insert(i, other)
+        elif kind == "char" and lines[i]:
+            j = index % len(lines[i])
+            lines[i] = lines[i][:j] + char + lines[i][j + 1:]
+    outcome("\n".join(lines) + "\n")
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(field=st.sampled_from(["python", "cuda", "gpus", "env", "run", "stages", "python_packages",
+                              "system_packages", "base_image", "driver", "cudnn", "os"]), value=JSONISH)
+def test_any_value_in_any_field(field, value):
+    data = yaml.safe_load(GPU_SPEC)
+    data[field] = value
+    outcome(yaml.safe_dump(data))
