@@ -35,7 +35,7 @@ def validate(
     Problems are printed as `file:line:col: severity: path: message (hint: ...)`.
     Exit 0 when every spec is valid, 1 otherwise.
     """
-    from envparity.spec import load_spec
+    from envparity.spec import check_unique_names, load_spec
 
     diagnostics, loaded = [], []
     for path in specs:
@@ -53,13 +53,7 @@ def validate(
                 diagnostics.extend(spec.locate(d) for d in check_against(spec, against))
             except SpecError as exc:
                 diagnostics.extend(exc.diagnostics)
-    if not any(d.severity == "error" for d in diagnostics):
-        from envparity.spec import load_specs
-
-        try:  # names must be unique across the specs of one call
-            load_specs(s.source for s in loaded)
-        except SpecError as exc:
-            diagnostics.extend(exc.diagnostics)
+    diagnostics.extend(check_unique_names(loaded))
     failed = any(d.severity == "error" for d in diagnostics)
     if json_out:
         print_json([d.to_json() for d in diagnostics])

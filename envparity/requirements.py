@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -10,10 +11,16 @@ from packaging.utils import canonicalize_name
 from envparity.diagnostics import Diagnostic
 
 
+@lru_cache(maxsize=8192)
+def parse(text: str) -> Requirement:
+    """`Requirement(text)`, parsed once per process (specs repeat the same pins); do not mutate."""
+    return Requirement(text)
+
+
 def name_of(requirement: str) -> str:
     """The PEP 503 normalised project name, or the text itself when it does not parse."""
     try:
-        return canonicalize_name(Requirement(requirement).name)
+        return canonicalize_name(parse(requirement).name)
     except InvalidRequirement:
         return requirement
 
@@ -28,7 +35,7 @@ def pinned_version(requirement: Requirement) -> str | None:
 
 def normalise(requirement: str) -> str:
     """`NumPy ==1.26.4` -> `numpy==1.26.4`: one spelling per requirement, for stable output."""
-    req = Requirement(requirement)
+    req = parse(requirement)
     extras = f"[{','.join(sorted(canonicalize_name(e) for e in req.extras))}]" if req.extras else ""
     marker = f"; {req.marker}" if req.marker else ""
     return f"{canonicalize_name(req.name)}{extras}=={pinned_version(req)}{marker}"
@@ -45,7 +52,7 @@ def check_pins(requirements: list[str], where: tuple) -> list[Diagnostic]:
     for i, text in enumerate(requirements):
         path = (*where, i)
         try:
-            req = Requirement(text)
+            req = parse(text)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0]
             out.append(Diagnostic(f"{text!r} is not a valid PEP 508 requirement: {first}", path,

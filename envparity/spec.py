@@ -44,9 +44,9 @@ def load_specs(paths: Iterable[str | Path]) -> list[Spec]:
             specs.append(load_spec(path))
         except SpecError as exc:
             problems.extend(exc.diagnostics)
+    problems += check_unique_names(specs)
     if any(d.severity == "error" for d in problems):
         raise SpecError(problems)
-    _check_unique_names(specs)
     return specs
 
 
@@ -192,7 +192,8 @@ def _check_system_packages(packages: list[str]) -> list[Diagnostic]:
     return out
 
 
-def _check_unique_names(specs: list[Spec]) -> None:
+def check_unique_names(specs: list[Spec]) -> list[Diagnostic]:
+    """Two files may not declare the same environment name."""
     by_name: dict[str, Spec] = {}
     problems = []
     for spec in specs:
@@ -200,6 +201,5 @@ def _check_unique_names(specs: list[Spec]) -> None:
         if first is not spec and Path(first.source).resolve() != Path(spec.source).resolve():
             problems.append(spec.locate(Diagnostic(f"environment name '{spec.name}' is also used by {first.source}",
                                                    ("name",), "give each environment a unique name")))
-    if problems:
-        raise SpecError(problems)
+    return problems
 

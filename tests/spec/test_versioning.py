@@ -36,7 +36,7 @@ def against(repo, text):
     [
         (("numpy==1.26.4", "numpy==1.26.5"), "1.0.1", "MINOR"),
         (('python: "3.11.9"', 'python: "3.12.7"'), "1.1.0", "MAJOR"),
-        (("os: ubuntu22.04", "os: ubuntu24.04"), "1.9.0", "MAJOR"),
+        (("os: ubuntu22.04", "os: ubuntu20.04"), "1.9.0", "MAJOR"),
     ],
 )
 def test_too_small_bump_fails(repo, change, version, needed):
