@@ -1,0 +1,327 @@
+"""The Dockerfile of one environment: small named sections joined in one visible order.
+
+Layer order (see `render_dockerfile`) is chosen for the build cache: what changes least
+comes first (base, OS packages, Python), then the locked dependencies, then the cheap
+metadata (env, user, labels, command). Changing one pin rebuilds the dependency layer
+and what follows, never the OS or Python layers.
+
+Safety: spec values reach the file in two ways only. Values that go into a shell
+command (`RUN`) must match a strict pattern (package names, versions) and are quoted
+with `shlex.quote` as well; free text (env values, labels) appears only in `ENV`/`LABEL`
+values in POSIX single quotes, and `CMD` is JSON. A character no quoting
+can carry (control characters, Unicode line separators) is refused with `RenderError`.
+The file works with both the classic builder (docker SDK) and BuildKit: no `RUN --mount`,
+no heredocs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from envparity.model import STAGES, Spec
+
+SYNTAX = "# syntax=docker/dockerfile:1"
+VENV = "/opt/venv"
+USER = "app"
+USER_ID = 10001
+# uv installs an exact CPython (python-build-standalone, checked against uv's sha256 table)
+# where the base image has none, e.g. the nvidia/cuda images. Pinned to the uv of our lock extra.
+UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
+PYTHON_DIR = "/opt/python"
+LOCK = "requirements.lock"
+WORK = "/tmp/envparity"  # where lock files and an optional wheelhouse are copied for pip
+
+# Official slim Python images exist for these Debian releases; Ubuntu bases get uv's Python.
+DEBIAN_CODENAMES = {"debian12": "bookworm", "debian13": "trixie"}
+UBUNTU_IMAGES = {
+    "ubuntu20.04": "ubuntu:20.04",
+    "ubuntu22.04": "ubuntu:22.04",
+    "ubuntu24.04": "ubuntu:24.04",
+}
+
+# Characters that no Dockerfile quoting can carry: a newline ends an instruction, NUL and
+# the other C0 controls corrupt it, and U+0085/2028/2029 are line breaks to editors and YAML.
+UNQUOTABLE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+OS_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?")
+PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+IMAGE_REF = re.compile(
+    r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
+)
+
+
+class RenderError(Exception):
+    """A spec value the generators cannot express safely or do not know; one line plus a hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + (f" (hint: {self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Base:
+    """The image to start from, and whether it brings the spec's Python or uv installs it."""
+
+    ref: str
+    provides_python: bool
+
+    @property
+    def pinned(self) -> bool:
+        return "@sha256:" in self.ref
+
+
+def choose_base(spec: Spec) -> Base:
+    """The base image for `spec`: its base_image, the nvidia/cuda tag, or an official slim image."""
+    sw = spec.software
+    if sw.base_image:
+        # The format says a base_image must provide the declared Python; the build verifies it.
+        return Base(_checked(sw.base_image, IMAGE_REF, "base_image", "an image reference"), True)
+    if sw.cuda:
+        from envparity import compat_tables
+
+        ref = compat_tables.cuda_base_image(sw.cuda, sw.cudnn, sw.os, "runtime")
+        if ref is None:
+            cudnn = f" with cuDNN {sw.cudnn}" if sw.cudnn else ""
+            raise RenderError(
+                f"no nvidia/cuda runtime image for CUDA {sw.cuda}{cudnn} on {sw.os} "
+                "is known to envparity",
+                "pick a cuda/cudnn/os that NVIDIA publishes, or set base_image",
+            )
+        return Base(ref, False)
+    if sw.os in DEBIAN_CODENAMES:
+        python = _checked(sw.python, PYTHON_VERSION, "python", "an exact X.Y.Z version")
+        return Base(f"python:{python}-slim-{DEBIAN_CODENAMES[sw.os]}", True)
+    if sw.os in UBUNTU_IMAGES:
+        return Base(UBUNTU_IMAGES[sw.os], False)
+    raise RenderError(
+        f"os {sw.os!r} is not known to envparity",
+        f"use one of {', '.join(sorted([*DEBIAN_CODENAMES, *UBUNTU_IMAGES]))}, or set base_image",
+    )
+
+
+def render_dockerfile(spec: Spec, stage_locks: Mapping[str, str] | None = None) -> str:
+    """The Dockerfile text for `spec`, with one build target per declared stage.
+
+    `stage_locks` maps a stage that adds packages to the name of its lock file in the
+    build context (e.g. {"testing": "requirements.testing.lock"}).
+    """
+    base = choose_base(spec)
+    stage_locks = stage_locks or {}
+    sections = [
+        header(spec, base),
+        from_base(base),
+        os_packages(spec),  # changes rarely: OS packages first
+        python(spec, base),  # then the interpreter and the virtualenv
+        dependencies(),  # then the locked pins: the layer a pin change rebuilds
+        baked_env(spec),  # cheap metadata last, so editing it reuses every layer above
+        non_root_user(),
+        labels(spec),
+        command(spec),
+        stage_targets(spec, stage_locks),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+# --- sections, in file order -------------------------------------------------------------
+
+
+def header(spec: Spec, base: Base) -> str:
+    # Comments end at a newline too: only pattern-checked values go into them.
+    name = _checked(spec.name, NAME, "name", "an environment name ([a-z][a-z0-9-]{0,39})")
+    version = _checked(spec.version, VERSION, "version", "a MAJOR.MINOR.PATCH version")
+    stages = "|".join(s for s in STAGES if s in spec.stages)
+    lines = [
+        SYNTAX,
+        f"# Generated by envparity for {name} {version}: do not edit, run `envparity render`.",
+        f"# Build a stage with: docker build --target <{stages}> .",
+        "# Offline build: put wheels in ./wheelhouse/ and pass --build-arg ENVPARITY_OFFLINE=1.",
+    ]
+    if not base.pinned:
+        lines.append(
+            "# The base image is not pinned by digest: its tag can move. "
+            "Set base_image: <ref>@sha256:<digest> in the spec to pin it."
+        )
+    return "\n".join(lines)
+
+
+def from_base(base: Base) -> str:
+    # BASE_IMAGE can be overridden at build time (envparity build --base-image).
+    lines = [f"ARG BASE_IMAGE={base.ref}"]
+    if not base.provides_python:
+        lines += [f"FROM {UV_IMAGE} AS uv", ""]
+    lines.append("FROM ${BASE_IMAGE} AS env")
+    return "\n".join(lines)
+
+
+def os_packages(spec: Spec) -> str:
+    packages = [
+        _checked(p, OS_PACKAGE, "system_packages", "a Debian package name, optionally =version")
+        for p in sorted(spec.software.system_packages)
+    ]
+    if not packages:
+        return ""
+    lines = []
+    if any("=" not in p for p in packages):
+        # The spec chose which OS packages to pin; the rest follow the (digest-pinned) base.
+        lines.append("# hadolint ignore=DL3008")
+    args = " ".join(shlex.quote(p) for p in packages)
+    lines.append(
+        "RUN apt-get update \\\n"
+        f" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {args} \\\n"
+        " && rm -rf /var/lib/apt/lists/*"
+    )
+    return "\n".join(lines)
+
+
+def python(spec: Spec, base: Base) -> str:
+    version = _checked(spec.software.python, PYTHON_VERSION, "python", "an exact X.Y.Z version")
+    quoted = shlex.quote(version)
+    if base.provides_python:
+        make_venv = f"RUN python3 -m venv {VENV}"
+    else:
+        make_venv = (
+            f"COPY --from=uv /uv /usr/local/bin/uv\n"
+            f"RUN UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python install {quoted} \\\n"
+            f' && "$(UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python find --no-project {quoted})"'
+            f" -m venv {VENV}"
+        )
+    expected = shlex.quote(f"Python {version}")
+    check = (
+        f'RUN found="$(python --version 2>&1)"; if [ "$found" != {expected} ]; then '
+        f'echo "envparity: this image has $found but the spec says Python {version} '
+        f"(hint: use a base image that provides Python {version}, "
+        f'or change python: in the spec)" >&2; '
+        "exit 1; fi"
+    )
+    return "\n".join([make_venv, f'ENV VIRTUAL_ENV={VENV} PATH="{VENV}/bin:$PATH"', check])
+
+
+def dependencies() -> str:
+    return "\n".join(
+        [
+            "# The locked dependencies, hash-checked; wheelhous[e] copies ./wheelhouse/ if any.",
+            f"COPY {LOCK} wheelhous[e] {WORK}/",
+            _pip_install(LOCK),
+        ]
+    )
+
+
+def baked_env(spec: Spec) -> str:
+    items = sorted(spec.software.env.items())
+    if not items:
+        return ""
+    pairs = [
+        f"{_checked(k, ENV_NAME, 'env', 'an upper-case variable name')}={quote(v, f'env.{k}')}"
+        for k, v in items
+    ]
+    return "ENV " + " \\\n    ".join(pairs)
+
+
+def non_root_user() -> str:
+    return (
+        f"RUN useradd --no-log-init --create-home --uid {USER_ID} --user-group {USER}\n"
+        # A numeric USER lets Kubernetes' runAsNonRoot verify it without reading /etc/passwd.
+        f"USER {USER_ID}:{USER_ID}\n"
+        f"WORKDIR /home/{USER}"
+    )
+
+
+def labels(spec: Spec) -> str:
+    values = {
+        "org.opencontainers.image.title": spec.name,
+        "org.opencontainers.image.version": spec.version,
+        "io.envparity.name": spec.name,
+        "io.envparity.version": spec.version,
+        "io.envparity.fingerprint": spec.fingerprint,
+    }
+    if spec.description:
+        # A label is one line: fold the description's line breaks and tabs into spaces.
+        values["org.opencontainers.image.description"] = " ".join(spec.description.split())
+    pairs = [f"{key}={quote(value, key)}" for key, value in values.items()]
+    # The base as built: the spec's, or the one `envparity build --base-image` passed.
+    pairs.append("org.opencontainers.image.base.name=${BASE_IMAGE}")
+    return "ARG BASE_IMAGE\nLABEL " + " \\\n      ".join(sorted(pairs))
+
+
+def command(spec: Spec) -> str:
+    if not spec.run.command:
+        return ""
+    for i, arg in enumerate(spec.run.command):
+        _refuse_unquotable(arg, f"run.command[{i}]")
+    # JSON exec form: no shell, no variable expansion, and JSON escapes every quote.
+    return "CMD " + json.dumps(list(spec.run.command))
+
+
+def stage_targets(spec: Spec, stage_locks: Mapping[str, str]) -> str:
+    # Stages that add packages come last: the classic builder builds every stage before
+    # the target, so `--target production` must not need the test tools' wheels.
+    ordered = sorted((s for s in STAGES if s in spec.stages), key=lambda s: s in stage_locks)
+    out = []
+    for stage in ordered:
+        lines = [f"FROM env AS {stage}"]
+        if stage in stage_locks:
+            lock = stage_locks[stage]
+            lines += [
+                f"# Packages only {stage} adds, in a layer on top of the shared image.",
+                "USER 0:0",
+                f"COPY {lock} wheelhous[e] {WORK}/",
+                _pip_install(lock),
+                f"USER {USER_ID}:{USER_ID}",
+            ]
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _pip_install(lock: str) -> str:
+    # --no-deps: the lock is the whole closure; --require-hashes: nothing unhashed gets in.
+    return (
+        f"ARG ENVPARITY_OFFLINE=0\n"
+        f'RUN if [ "$ENVPARITY_OFFLINE" = 1 ]; then set -- --no-index; fi \\\n'
+        f" && pip install --no-cache-dir --no-deps --require-hashes --find-links {WORK} "
+        f'"$@" -r {WORK}/{lock} \\\n'
+        f" && rm -rf {WORK}"
+    )
+
+
+def quote(value: str, where: str) -> str:
+    """`value` as one ENV/LABEL word that Docker unquotes to exactly `value`.
+
+    POSIX single quotes (`shlex.quote`): Docker's lexer takes everything between them
+    literally, `$` and backslashes included, in old and new engines alike (the meaning of
+    a backslash inside double quotes changed between Docker versions).
+    """
+    _refuse_unquotable(value, where)
+    return shlex.quote(value)
+
+
+def _refuse_unquotable(value: str, where: str) -> None:
+    match = UNQUOTABLE.search(value)
+    if match:
+        raise RenderError(
+            f"{where}: contains {match.group()!r}, which cannot be written into a Dockerfile",
+            "remove control characters and line breaks from the value",
+        )
+
+
+def _checked(value: str, pattern: re.Pattern[str], where: str, expected: str) -> str:
+    """`value` when it matches `pattern` whole; shell commands take nothing else."""
+    if not pattern.fullmatch(value):
+        raise RenderError(
+            f"{where}: {value!r} is not {expected}",
+            f"fix {where} in the spec (`envparity validate` shows where)",
+        )
+    return value
