@@ -79,6 +79,12 @@ SOURCES: dict[str, tuple[str, str]] = {
         "(NVML device name with spaces replaced by '-'), e.g. vllm-project/aibrix PR 2388",
         "https://github.com/NVIDIA/k8s-device-plugin/tree/main/docs/gpu-feature-discovery",
     ),
+    "gfd-a100-pcie": (
+        "A100 80GB PCIe as nodes report it: nvidia-smi name 'NVIDIA A100 80GB PCIe' and "
+        "nvidia.com/gpu.product 'NVIDIA-A100-80GB-PCIe' (NRP Nautilus node labels, "
+        "listed beside NVIDIA-A100-SXM4-80GB and NVIDIA-A100-PCIE-40GB)",
+        "https://github.com/NVIDIA/k8s-device-plugin/tree/main/docs/gpu-feature-discovery",
+    ),
     "nvml-names": (
         "NVML nvmlDeviceGetName / nvidia-smi device names as printed on real hosts (Lambda A10, "
         "p6-b300 B300, H100 HBM3, H200)",
@@ -105,6 +111,28 @@ SOURCES: dict[str, tuple[str, str]] = {
         "Amazon EC2 Instance Types, 'Memory optimized instance specifications'",
         "https://docs.aws.amazon.com/ec2/latest/instancetypes/mo.html",
     ),
+    "aws-ug": (
+        "Amazon EC2 User Guide source (awsdocs/amazon-ec2-user-guide, doc_source/"
+        "accelerated-computing-instances.md 'Hardware specifications': p3, p3dn, p4d and every "
+        "g4dn size incl. g4dn.metal = 8 GPUs; general-purpose and memory-optimized tables: "
+        "t3.nano..2xlarge, r5.large..24xlarge)",
+        "https://github.com/awsdocs/amazon-ec2-user-guide/blob/"
+        "3a075fc9145f86ed4b2d39a52498524bc0b118b0/doc_source/accelerated-computing-instances.md",
+    ),
+    "aws-hp": (
+        "aws/sagemaker-hyperpod-cli src/sagemaker/hyperpod/training/constants.py "
+        "INSTANCE_RESOURCES (AWS-maintained GPU count per size: p4de 8, p5.4xlarge 1, "
+        "p5.48xlarge 8, p5e/p5en 8, p6-b200 8, p6-b300 8, g6/gr6/g6e per size; CPU sizes of "
+        "m5, c5, t3, m6i, c6i, r6i, m7i, r7i with 0 GPUs) and INSTANCE_TYPE_MIG_PROFILES "
+        "(7g.80gb on p4de, 7g.141gb on p5e/p5en, 7g.269gb on p6-b300)",
+        "https://github.com/aws/sagemaker-hyperpod-cli/blob/"
+        "2d082e9732d67d675407665dfb2848b5aaae2624/src/sagemaker/hyperpod/training/constants.py",
+    ),
+    "aws-sdk-c7i": (
+        "AWS SDK generated instance-type enums (SageMaker InstanceType lists ml.c7i.large, "
+        "ml.c7i.xlarge, ml.c7i.2xlarge, ml.c7i.4xlarge ...); C7i is an Intel (x86_64) family",
+        "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html",
+    ),
     "eks-ami-types": (
         "AWS CDK aws_eks.NodegroupAmiType (mirrors the EKS API amiType values)",
         "https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_eks/NodegroupAmiType.html",
@@ -120,10 +148,24 @@ SOURCES: dict[str, tuple[str, str]] = {
         "https://pytorch.org/get-started/previous-versions/",
     ),
     "torch-157517": (
-        "pytorch/pytorch issue 157517 '[release 2.8-2.9] Delete support for Maxwell, Pascal, "
-        "and Volta architectures for CUDA 12.8 and 12.9 builds' "
-        "(2.8 arch lists; cu128 is the PyPI build)",
+        "pytorch/pytorch issue 157517 '[release 2.9] Deprecate support for Maxwell, Pascal, "
+        "and Volta architectures' (2.8 deprecation plan; cu128 is the PyPI build)",
         "https://github.com/pytorch/pytorch/issues/157517",
+    ),
+    "torch-29-cu129": (
+        "torch 2.9.0+cu129 wheels on download.pytorch.org/whl/cu129 (x86_64 and aarch64 wheel "
+        "URLs pinned by sha256 in public builds; pytorch/pytorch issue 187834: cu129 binaries "
+        "kept as unsupported builds from 2.10, dropped in 2.12) beside the cu126/cu128/cu130 "
+        "that the previous-versions page lists",
+        "https://download.pytorch.org/whl/cu129/torch/",
+    ),
+    "torch-build-cuda-2.8": (
+        "pytorch/pytorch .ci/manywheel/build_cuda.sh at 00c7a380 (the 2.8 build matrix: "
+        "12.6 '5.0;6.0;7.0;7.5;8.0;8.6;9.0', 12.8 '7.0;7.5;8.0;8.6;9.0;10.0;12.0', "
+        "12.9 '7.0;7.5;8.0;8.6;9.0;10.0;12.0+PTX'; 'we would like to keep sm_70'); "
+        "PR 158700 shows torch.cuda.get_arch_list() of a 12.8 build starting at sm_70",
+        "https://github.com/pytorch/pytorch/blob/00c7a380b8369d08e02dd400aa76dc6c0738b589/"
+        ".ci/manywheel/build_cuda.sh",
     ),
     "jax-install": (
         "JAX installation guide, 'NVIDIA GPU' (pip extras jax[cuda12], jax[cuda13])",
@@ -238,8 +280,8 @@ GPUS: dict[str, GpuInfo] = {
         (8, 0),
         "Ampere",
         ("NVIDIA A100-SXM4-80GB",),
-        ("NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-PCIE-80GB"),
-    ),  # src: cuda-gpus, cuda-guide-arch, nvml-names, gfd-labels
+        ("NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-80GB-PCIe"),
+    ),  # src: cuda-gpus, cuda-guide-arch, nvml-names, gfd-labels, gfd-a100-pcie
     "A10": GpuInfo(
         (8, 6), "Ampere", ("NVIDIA A10",), ("NVIDIA-A10",)
     ),  # src: cuda-gpus, cuda-guide-arch, nvml-names, gfd-labels
@@ -298,25 +340,27 @@ class InstanceInfo(NamedTuple):
 
 INSTANCE_TYPES: dict[str, InstanceInfo] = {
     # GPU instances: each size checked against a source that lists it.
-    "p3.2xlarge": InstanceInfo("V100-16GB", 1, "x86_64"),  # src: aws-batch-gpu
-    "p3.8xlarge": InstanceInfo("V100-16GB", 4, "x86_64"),  # src: aws-batch-gpu
-    "p3.16xlarge": InstanceInfo("V100-16GB", 8, "x86_64"),  # src: aws-batch-gpu
-    "p3dn.24xlarge": InstanceInfo("V100-32GB", 8, "x86_64"),  # src: aws-batch-gpu, aws-ac-specs
-    "p4d.24xlarge": InstanceInfo("A100-40GB", 8, "x86_64"),  # src: aws-ac-specs
-    "p4de.24xlarge": InstanceInfo("A100-80GB", 8, "x86_64"),  # src: aws-ac-specs
-    "p5.4xlarge": InstanceInfo("H100-80GB", 1, "x86_64"),  # src: aws-ac-specs
-    "p5.48xlarge": InstanceInfo("H100-80GB", 8, "x86_64"),  # src: aws-ac-specs
-    "p5e.48xlarge": InstanceInfo("H200", 8, "x86_64"),  # src: aws-ac-specs
-    "p5en.48xlarge": InstanceInfo("H200", 8, "x86_64"),  # src: aws-ac-specs
-    "p6-b200.48xlarge": InstanceInfo("B200", 8, "x86_64"),  # src: aws-ac-specs
-    "p6-b300.48xlarge": InstanceInfo("B300", 8, "x86_64"),  # src: aws-ac-specs
-    "g4dn.xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.2xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.4xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.8xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.12xlarge": InstanceInfo("T4", 4, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.16xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu
-    "g4dn.metal": InstanceInfo("T4", 8, "x86_64"),  # src: aws-ac-specs
+    "p3.2xlarge": InstanceInfo("V100-16GB", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "p3.8xlarge": InstanceInfo("V100-16GB", 4, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "p3.16xlarge": InstanceInfo("V100-16GB", 8, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "p3dn.24xlarge": InstanceInfo(
+        "V100-32GB", 8, "x86_64"
+    ),  # src: aws-batch-gpu, aws-ac-specs, aws-ug
+    "p4d.24xlarge": InstanceInfo("A100-40GB", 8, "x86_64"),  # src: aws-ac-specs, aws-ug
+    "p4de.24xlarge": InstanceInfo("A100-80GB", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p5.4xlarge": InstanceInfo("H100-80GB", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p5.48xlarge": InstanceInfo("H100-80GB", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p5e.48xlarge": InstanceInfo("H200", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p5en.48xlarge": InstanceInfo("H200", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p6-b200.48xlarge": InstanceInfo("B200", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "p6-b300.48xlarge": InstanceInfo("B300", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g4dn.xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.2xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.4xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.8xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.12xlarge": InstanceInfo("T4", 4, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.16xlarge": InstanceInfo("T4", 1, "x86_64"),  # src: aws-batch-gpu, aws-ug
+    "g4dn.metal": InstanceInfo("T4", 8, "x86_64"),  # src: aws-ac-specs, aws-ug
     "g5.xlarge": InstanceInfo("A10G", 1, "x86_64"),  # src: aws-batch-gpu
     "g5.2xlarge": InstanceInfo("A10G", 1, "x86_64"),  # src: aws-batch-gpu
     "g5.4xlarge": InstanceInfo("A10G", 1, "x86_64"),  # src: aws-batch-gpu
@@ -331,59 +375,59 @@ INSTANCE_TYPES: dict[str, InstanceInfo] = {
     "g6.8xlarge": InstanceInfo("L4", 1, "x86_64"),  # src: aws-batch-gpu
     "g6.16xlarge": InstanceInfo("L4", 1, "x86_64"),  # src: aws-batch-gpu
     "g6.12xlarge": InstanceInfo("L4", 4, "x86_64"),  # src: aws-batch-gpu
-    "g6.24xlarge": InstanceInfo("L4", 4, "x86_64"),  # src: aws-ac-specs
-    "g6.48xlarge": InstanceInfo("L4", 8, "x86_64"),  # src: aws-ac-specs
-    "gr6.8xlarge": InstanceInfo("L4", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.2xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.4xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.8xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.16xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs
-    "g6e.12xlarge": InstanceInfo("L40S", 4, "x86_64"),  # src: aws-ac-specs
-    "g6e.48xlarge": InstanceInfo("L40S", 8, "x86_64"),  # src: aws-ac-specs
+    "g6.24xlarge": InstanceInfo("L4", 4, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6.48xlarge": InstanceInfo("L4", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "gr6.8xlarge": InstanceInfo("L4", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.2xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.4xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.8xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.16xlarge": InstanceInfo("L40S", 1, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.12xlarge": InstanceInfo("L40S", 4, "x86_64"),  # src: aws-ac-specs, aws-hp
+    "g6e.48xlarge": InstanceInfo("L40S", 8, "x86_64"),  # src: aws-ac-specs, aws-hp
     # CPU-only instances: the sizes every one of these families has.
-    "m5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "m7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.micro": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.small": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.medium": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "t3.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs
-    "c5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "c7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs
-    "r5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
-    "r7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs
+    "m5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "m7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp
+    "t3.micro": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-ug
+    "t3.small": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-ug
+    "t3.medium": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp, aws-ug
+    "t3.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp, aws-ug
+    "t3.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp, aws-ug
+    "t3.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-gp-specs, aws-hp, aws-ug
+    "c5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-hp
+    "c7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-sdk-c7i
+    "c7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-sdk-c7i
+    "c7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-sdk-c7i
+    "c7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-co-specs, aws-sdk-c7i
+    "r5.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-ug
+    "r5.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-ug
+    "r5.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-ug
+    "r5.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-ug
+    "r6i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r6i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r6i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r6i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r7i.large": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r7i.xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r7i.2xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
+    "r7i.4xlarge": InstanceInfo(None, 0, "x86_64"),  # src: aws-mo-specs, aws-hp
 }
 
 
@@ -414,7 +458,7 @@ TORCH_CUDA_BUILDS: dict[str, tuple[str, ...]] = {
     "2.6": ("cu118", "cu124", "cu126"),  # src: torch-prev
     "2.7": ("cu118", "cu126", "cu128"),  # src: torch-prev
     "2.8": ("cu126", "cu128", "cu129"),  # src: torch-prev
-    "2.9": ("cu126", "cu128", "cu130"),  # src: torch-prev
+    "2.9": ("cu126", "cu128", "cu129", "cu130"),  # src: torch-prev, torch-29-cu129
 }
 
 # torch "X.Y" -> the CUDA build of the plain Linux x86_64 wheel on PyPI, where a source says.
@@ -424,9 +468,33 @@ TORCH_PYPI_DEFAULT_BUILD: dict[str, str] = {
 
 # (torch "X.Y", build) -> compute capabilities the wheel carries cubins for, where a source says.
 TORCH_BUILD_ARCHES: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {
-    ("2.8", "cu126"): ((5, 0), (6, 0), (7, 0), (7, 5), (8, 0), (8, 6), (9, 0)),  # src: torch-157517
-    ("2.8", "cu128"): ((7, 5), (8, 0), (8, 6), (9, 0), (10, 0), (12, 0)),  # src: torch-157517
-    ("2.8", "cu129"): ((7, 5), (8, 0), (8, 6), (9, 0), (10, 0), (12, 0)),  # src: torch-157517
+    ("2.8", "cu126"): (
+        (5, 0),
+        (6, 0),
+        (7, 0),
+        (7, 5),
+        (8, 0),
+        (8, 6),
+        (9, 0),
+    ),  # src: torch-build-cuda-2.8
+    ("2.8", "cu128"): (
+        (7, 0),
+        (7, 5),
+        (8, 0),
+        (8, 6),
+        (9, 0),
+        (10, 0),
+        (12, 0),
+    ),  # src: torch-build-cuda-2.8
+    ("2.8", "cu129"): (
+        (7, 0),
+        (7, 5),
+        (8, 0),
+        (8, 6),
+        (9, 0),
+        (10, 0),
+        (12, 0),
+    ),  # src: torch-build-cuda-2.8
 }
 
 

@@ -216,31 +216,18 @@ INVALID = [
         r"^  - torch==2.4.1\+cu121",
         "warning",
     ),
+    # torch 2.8 arch lists (build_cuda.sh): cu126 stops at sm_90, cu128/cu129 keep sm_70.
     (
-        "torch not built for V100",
+        "torch cu126 not built for Blackwell",
         edits(
             G,
-            *cuda("12.8.1"),
-            gpus("V100-16GB"),
+            *cuda("12.6.3"),
+            gpus("B200"),
             BASE_IMAGE,
             STAGES_GPU_ONLY_LOCAL,
-            ("torch==2.4.1+cu124", "torch==2.8.0+cu128"),
+            ("torch==2.4.1+cu124", "torch==2.8.0+cu126"),
         ),
-        "torch 2.8.0+cu128 is not built for V100-16GB (sm_70); it carries sm_75, sm_80",
-        r"torch==2.8.0",
-        "error",
-    ),
-    (
-        "torch PyPI default not built for V100",
-        edits(
-            G,
-            *cuda("12.8.1"),
-            gpus("V100-16GB"),
-            BASE_IMAGE,
-            STAGES_GPU_ONLY_LOCAL,
-            ("torch==2.4.1+cu124", "torch==2.8.0"),
-        ),
-        "torch 2.8.0 (PyPI default build cu128) is not built for V100-16GB (sm_70)",
+        "torch 2.8.0+cu126 is not built for B200 (sm_100); it carries sm_50, sm_60, sm_70",
         r"torch==2.8.0",
         "error",
     ),
@@ -323,6 +310,28 @@ VALID = [
     (
         "V100 on 12.9.1",
         edits(G, *cuda("12.9.1"), gpus("V100-32GB"), STAGES_GPU_ONLY_LOCAL, (TORCH, "")),
+    ),
+    (
+        "V100 with torch 2.8 cu128",
+        edits(
+            G,
+            *cuda("12.8.1"),
+            gpus("V100-16GB"),
+            BASE_IMAGE,
+            STAGES_GPU_ONLY_LOCAL,
+            ("torch==2.4.1+cu124", "torch==2.8.0+cu128"),
+        ),
+    ),
+    (
+        "V100 with the torch 2.8 PyPI default build (cu128)",
+        edits(
+            G,
+            *cuda("12.8.1"),
+            gpus("V100-16GB"),
+            BASE_IMAGE,
+            STAGES_GPU_ONLY_LOCAL,
+            ("torch==2.4.1+cu124", "torch==2.8.0"),
+        ),
     ),
     (
         "B300 on 12.9.1 with torch 2.8 cu129",
