@@ -1,0 +1,207 @@
+"""DriftJob: `envparity drift` on a schedule inside the cluster, with read-only rights only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+from envparity.components.cluster import assume_role_policy
+from envparity.components.metadata import aws_tags, k8s_labels, k8s_metadata
+
+from envparity.model import ResolvedStage
+
+READ_VERBS = ["get", "list", "watch"]
+# What the Kubernetes collector reads in the environment's namespace, and (cluster-wide) nodes.
+NAMESPACED_RULES = [
+    {"apiGroups": [""], "resources": ["pods", "services", "configmaps"], "verbs": READ_VERBS},
+    {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": READ_VERBS},
+    {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": READ_VERBS},
+]
+CLUSTER_RULES = [{"apiGroups": [""], "resources": ["nodes", "namespaces"], "verbs": READ_VERBS}]
+# What the AWS collector reads: Describe/List/Get only, nothing that changes or reveals secrets.
+AWS_READ_ACTIONS = sorted(
+    [
+        "eks:DescribeCluster",
+        "eks:DescribeNodegroup",
+        "eks:ListNodegroups",
+        "eks:ListClusters",
+        "ecr:DescribeImages",
+        "ecr:DescribeRepositories",
+        "ecr:ListImages",
+        "ecr:ListTagsForResource",
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceTypes",
+        "tag:GetResources",
+    ]
+)
+SPEC_DIR = "/etc/envparity"
+SERVICE_ACCOUNT = "envparity-drift"
+
+
+def drift_command(env: ResolvedStage) -> list[str]:
+    return [
+        "envparity",
+        "drift",
+        f"{SPEC_DIR}/{env.name}.yaml",
+        "--stage",
+        env.stage,
+        "--target",
+        "kubernetes",
+        "--json",
+    ]
+
+
+@dataclass(frozen=True)
+class DriftJobArgs:
+    env: ResolvedStage
+    namespace: pulumi.Input[str]
+    spec_text: str  # the spec file, mounted read-only for the job
+    schedule: str  # cron expression
+    image: str  # an image with envparity installed
+    # On AWS: the cluster and provider for the job's IAM role (EKS Pod Identity); None elsewhere.
+    cluster_name: pulumi.Input[str] | None = None
+    aws_provider: pulumi.ProviderResource | None = None
+
+
+class DriftJob(pulumi.ComponentResource):
+    """CronJob + ServiceAccount bound to get/list/watch roles; on AWS a Describe/List/Get role."""
+
+    def __init__(
+        self, name: str, args: DriftJobArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("envparity:drift:DriftJob", name, None, opts)
+        import pulumi_kubernetes as k8s
+
+        env, child = args.env, pulumi.ResourceOptions(parent=self)
+        ns = pulumi.Output.from_input(args.namespace)
+
+        def meta(object_name: str, namespaced: bool = True):
+            return ns.apply(lambda n: k8s_metadata(env, object_name, n if namespaced else None))
+
+        cluster_wide = f"envparity-drift-{env.name}"  # cluster-scoped names must not collide
+        k8s.core.v1.ConfigMap(
+            f"{name}-spec",
+            metadata=meta("envparity-spec"),
+            data={f"{env.name}.yaml": args.spec_text},
+            opts=child,
+        )
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-account", metadata=meta(SERVICE_ACCOUNT), opts=child
+        )
+        subject = ns.apply(
+            lambda n: [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": n}]
+        )
+        role = k8s.rbac.v1.Role(
+            f"{name}-role",
+            metadata=meta("envparity-drift-read"),
+            rules=NAMESPACED_RULES,
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-binding",
+            metadata=meta("envparity-drift-read"),
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": role.metadata.name,
+            },
+            subjects=subject,
+            opts=child,
+        )
+        cluster_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-cluster-role",
+            metadata=meta(cluster_wide, False),
+            rules=CLUSTER_RULES,
+            opts=child,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-binding",
+            metadata=meta(cluster_wide, False),
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": cluster_role.metadata.name,
+            },
+            subjects=subject,
+            opts=child,
+        )
+        pod_labels = k8s_labels(env)
+        k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=meta("envparity-drift"),
+            spec={
+                "schedule": args.schedule,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "spec": {
+                        "backoffLimit": 0,
+                        "template": {
+                            "metadata": {"labels": pod_labels},
+                            "spec": {
+                                "serviceAccountName": account.metadata.name,
+                                "restartPolicy": "Never",
+                                "containers": [
+                                    {
+                                        "name": "drift",
+                                        "image": args.image,
+                                        "command": drift_command(env),
+                                        "volumeMounts": [
+                                            {
+                                                "name": "spec",
+                                                "mountPath": SPEC_DIR,
+                                                "readOnly": True,
+                                            }
+                                        ],
+                                    }
+                                ],
+                                "volumes": [
+                                    {"name": "spec", "configMap": {"name": "envparity-spec"}}
+                                ],
+                            },
+                        },
+                    }
+                },
+            },
+            opts=child,
+        )
+        if args.aws_provider is not None:
+            self._aws_role(name, args)
+        self.register_outputs({"service_account": account.metadata.name})
+
+    def _aws_role(self, name: str, args: DriftJobArgs) -> None:
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+        tags = aws_tags(args.env)
+        role = aws.iam.Role(
+            f"{name}-iam-role",
+            assume_role_policy=assume_role_policy(
+                "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-iam-policy",
+            role=role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": AWS_READ_ACTIONS, "Resource": "*"}],
+                },
+                sort_keys=True,
+            ),
+            opts=child,
+        )
+        aws.eks.PodIdentityAssociation(
+            f"{name}-pod-identity",
+            cluster_name=args.cluster_name,
+            namespace=args.namespace,
+            service_account=SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            tags=tags,
+            opts=child,
+        )

@@ -1,0 +1,49 @@
+"""The names every created object carries (DESIGN.md, "Names on what it creates").
+
+The drift checker finds objects by these, so they are computed in one place.
+"""
+
+from __future__ import annotations
+
+from envparity.model import ResolvedStage
+
+MANAGED_BY = "envparity"
+FINGERPRINT_KEY = "envparity.io/fingerprint"
+STAGE_KEY = "envparity.io/stage"
+NAME_KEY = "envparity.io/name"
+# Node labels set on the node groups envparity creates; the workloads select on them.
+GPU_PRODUCT_LABEL = "envparity.io/gpu-product"
+ENVIRONMENT_LABEL = "envparity.io/environment"
+GPU_RESOURCE = "nvidia.com/gpu"  # the NVIDIA device plugin's extended resource and node taint key
+
+
+def aws_tags(env: ResolvedStage) -> dict[str, str]:
+    """Tags on every AWS resource that accepts tags."""
+    return {NAME_KEY: env.name, STAGE_KEY: env.stage, FINGERPRINT_KEY: env.fingerprint}
+
+
+def k8s_labels(env: ResolvedStage) -> dict[str, str]:
+    """Labels on every Kubernetes object."""
+    return {
+        "app.kubernetes.io/name": env.name,
+        "app.kubernetes.io/version": env.version,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        STAGE_KEY: env.stage,
+    }
+
+
+def k8s_selector(env: ResolvedStage) -> dict[str, str]:
+    """The immutable part of the labels: a Deployment's selector may not change with the version."""
+    return {"app.kubernetes.io/name": env.name, STAGE_KEY: env.stage}
+
+
+def k8s_annotations(env: ResolvedStage) -> dict[str, str]:
+    return {FINGERPRINT_KEY: env.fingerprint}
+
+
+def k8s_metadata(env: ResolvedStage, name: str, namespace: str | None = None) -> dict:
+    """ObjectMeta with the environment's labels and annotation."""
+    meta = {"name": name, "labels": k8s_labels(env), "annotations": k8s_annotations(env)}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    return meta

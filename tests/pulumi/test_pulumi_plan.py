@@ -1,0 +1,264 @@
+"""The stack program under Pulumi's mock runtime: resources and key inputs per stage."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi_aws
+import pytest
+
+from envparity.compat_tables import instance_info
+from envparity.model import STAGES
+from envparity.plan import PlanError, plan
+from envparity.resolve import resolve
+from envparity.spec import load_spec
+from tests.pulumi.plan_helpers import ROOT, SPECS, copy_project, one
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+FINGERPRINT = "envparity.io/fingerprint"
+TAG_KEYS = {"envparity.io/name", "envparity.io/stage", FINGERPRINT}
+
+
+def pod_spec(p):
+    return one(p, DEPLOYMENT).inputs["spec"]["template"]["spec"]
+
+
+def test_train_production_runs_on_h100_nodes(plans):
+    p = plans[("train", "production")]
+    group = one(p, NODE_GROUP).inputs
+    assert group["instanceTypes"] == ["p5.48xlarge"]
+    assert group["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert group["scalingConfig"] == {"minSize": 4, "maxSize": 8, "desiredSize": 4}
+    assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert group["labels"]["envparity.io/gpu-product"] == "H100-80GB"
+    deployment = one(p, DEPLOYMENT).inputs
+    assert deployment["spec"]["replicas"] == 4
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert container["resources"]["requests"] == {"cpu": "96", "memory": "1024Gi"}
+    assert {"name": "LOG_LEVEL", "value": "warning"} in container["env"]
+    assert {
+        "name": "WANDB_API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "train-secrets", "key": "WANDB_API_KEY"}},
+    } in container["env"]
+    assert pod_spec(p)["nodeSelector"] == group["labels"]
+    assert pod_spec(p)["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    assert "readinessProbe" not in container  # train has no run.port
+    assert not p.of_type("kubernetes:core/v1:Service")
+
+
+@pytest.mark.parametrize(("name", "stage"), [(n, s) for n in SPECS for s in STAGES if s != "local"])
+def test_every_aws_stage_follows_its_resolved_stage(plans, project, name, stage):
+    p = plans[(name, stage)]
+    env = resolve(load_spec(project.parent / "envspecs" / f"{name}.yaml"), stage)
+    group = one(p, NODE_GROUP).inputs
+    assert group["instanceTypes"] == [env.instance_type]
+    assert (group["scalingConfig"]["minSize"], group["scalingConfig"]["maxSize"]) == (
+        env.nodes.min,
+        env.nodes.max,
+    )
+    assert one(p, "pulumi:providers:aws").inputs["region"] == env.region
+    assert one(p, DEPLOYMENT).inputs["spec"]["replicas"] == env.replicas
+    limits = pod_spec(p)["containers"][0]["resources"].get("limits", {})
+    gpu = instance_info(env.instance_type).gpu
+    if gpu:
+        assert group["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert pod_spec(p)["nodeSelector"]["envparity.io/gpu-product"] == gpu
+        assert limits["nvidia.com/gpu"] == str(env.gpus_per_replica)
+    else:
+        assert group["amiType"] == "AL2023_x86_64_STANDARD"
+        assert "taints" not in group or group["taints"] == []
+        assert "nvidia.com/gpu" not in limits
+        assert "tolerations" not in pod_spec(p)
+    repository = one(p, "aws:ecr/repository:Repository").inputs
+    assert repository["name"] == f"{stage}/{name}"
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    rules = json.loads(one(p, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+    assert [r["action"]["type"] for r in rules] == ["expire", "expire"]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_local_has_no_aws_resources(plans, name):
+    p = plans[(name, "local")]
+    assert [
+        r.type for r in p.resources if r.type.startswith(("aws:", "pulumi:providers:aws"))
+    ] == []
+    assert one(p, "pulumi:providers:kubernetes").inputs["context"] == "kind-envparity"
+    assert one(p, DEPLOYMENT)  # the same Workload, against the local context
+    assert "nvidia.com/gpu" not in json.dumps(pod_spec(p))  # every example runs on CPU locally
+
+
+def test_every_aws_resource_carries_the_tags(plans):
+    # These AWS resource types have no tags at all (checked against the SDK below).
+    untaggable = {
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    }
+    for cls in (
+        pulumi_aws.iam.RolePolicyAttachment,
+        pulumi_aws.iam.RolePolicy,
+        pulumi_aws.ecr.LifecyclePolicy,
+    ):
+        assert not hasattr(cls, "tags")
+    checked = 0
+    for (name, stage), p in plans.items():
+        env_fingerprint = one(p, DEPLOYMENT).inputs["metadata"]["annotations"][FINGERPRINT]
+        for r in p.resources:
+            if not r.type.startswith("aws:") or r.type in untaggable:
+                continue
+            checked += 1
+            assert set(r.inputs["tags"]) == TAG_KEYS, (stage, r.name)
+            assert r.inputs["tags"]["envparity.io/stage"] == stage
+            if r.parent and not r.parent.startswith("envparity-"):  # owned by one environment
+                assert r.inputs["tags"] == {
+                    "envparity.io/name": name,
+                    "envparity.io/stage": stage,
+                    FINGERPRINT: env_fingerprint,
+                }, r.name
+    assert checked > 50
+
+
+def test_every_kubernetes_object_carries_labels_and_annotation(plans):
+    for (name, stage), p in plans.items():
+        for r in p.resources:
+            if r.type.startswith("kubernetes:"):
+                meta = r.inputs["metadata"]
+                assert meta["labels"]["app.kubernetes.io/name"] == name
+                assert meta["labels"]["app.kubernetes.io/managed-by"] == "envparity"
+                assert meta["labels"]["envparity.io/stage"] == stage
+                assert re.fullmatch(r"[0-9a-f]{64}", meta["annotations"][FINGERPRINT])
+
+
+def test_drift_job_is_read_only(plans):
+    for p in plans.values():
+        roles = p.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role") + p.of_type(
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+        )
+        assert len(roles) == 2
+        for role in roles:
+            verbs = {verb for rule in role.inputs["rules"] for verb in rule["verbs"]}
+            assert verbs == {"get", "list", "watch"}
+            assert not any("secrets" in rule["resources"] for rule in role.inputs["rules"])
+        cron = one(p, "kubernetes:batch/v1:CronJob").inputs["spec"]
+        command = cron["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert command[:2] == ["envparity", "drift"]
+        assert command[command.index("--target") + 1] == "kubernetes" and command[-1] == "--json"
+        assert cron["schedule"] == "0 * * * *"
+
+
+def test_drift_iam_role_only_describes_lists_and_gets(plans):
+    for (_name, stage), p in plans.items():
+        policies = p.of_type("aws:iam/rolePolicy:RolePolicy")
+        if stage == "local":
+            assert policies == []
+            continue
+        [policy] = policies
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        actions = [a for s in statements for a in s["Action"]]
+        assert actions and all(
+            re.fullmatch(r"[a-z0-9]+:(Describe|List|Get)[A-Za-z]*", a) for a in actions
+        )
+        assert all(s["Effect"] == "Allow" for s in statements)
+        association = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+        assert association["serviceAccount"] == "envparity-drift"
+
+
+def test_service_and_readiness_probe_with_run_port(plans):
+    p = plans[("serve", "production")]
+    container = pod_spec(p)["containers"][0]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": 8080}
+    service = one(p, "kubernetes:core/v1:Service").inputs["spec"]
+    assert service["ports"][0]["port"] == 8080
+    assert service["selector"] == one(p, DEPLOYMENT).inputs["spec"]["selector"]["matchLabels"]
+
+
+def test_components_follow_the_pattern(plans):
+    for p in plans.values():
+        for r in p.resources:
+            if r.type.startswith("envparity:"):
+                assert re.fullmatch(r"envparity:[a-z]+:[A-Z][A-Za-z]+", r.type)
+                assert r.parent is None
+            elif r.type.startswith(("aws:", "kubernetes:")):
+                assert r.parent is not None and r.name.startswith(f"{r.parent}-")
+
+
+def test_cluster_is_created_with_its_roles(plans):
+    p = plans[("train", "production")]
+    cluster = one(p, "aws:eks/cluster:Cluster").inputs
+    assert cluster["name"] == "envparity-production"
+    assert cluster["roleArn"].endswith(":role/envparity-production-us-east-1-cluster-role")
+    assert len(p.of_type("aws:iam/role:Role")) == 3  # cluster, nodes, drift job
+    assert one(p, "aws:eks/addon:Addon").inputs["addonName"] == "eks-pod-identity-agent"
+
+
+def test_existing_cluster_by_name(project, tmp_path):
+    stacks = copy_project(tmp_path)
+    (stacks / "Pulumi.staging.yaml").write_text(
+        "config:\n  envparity:clusterMode: existing\n  envparity:clusterName: ml-shared\n",
+        encoding="utf-8",
+    )
+    p = plan([load_spec(tmp_path / "envspecs" / "serve.yaml")], "staging", stacks)
+    assert p.of_type("aws:eks/cluster:Cluster") == []
+    group = one(p, NODE_GROUP).inputs
+    assert group["clusterName"] == "ml-shared"
+    assert group["subnetIds"] == [
+        "subnet-cluster-a",
+        "subnet-cluster-b",
+    ]  # from the looked-up cluster
+
+
+def test_plan_is_deterministic_and_reentrant(plans, project):
+    again = plan([load_spec(project.parent / "envspecs" / "serve.yaml")], "staging", project)
+    assert again == plans[("serve", "staging")]
+
+
+def test_fifty_environments_in_one_stack(tmp_path):
+    text = (ROOT / "envspecs" / "serve.yaml").read_text(encoding="utf-8")
+    (tmp_path / "stacks").mkdir()
+    paths = []
+    for i in range(50):
+        path = tmp_path / f"serve{i}.yaml"
+        path.write_text(text.replace("name: serve", f"name: serve{i}"), encoding="utf-8")
+        paths.append(path)
+    p = plan([load_spec(x) for x in paths], "production", tmp_path / "stacks")
+    assert len(p.of_type(DEPLOYMENT)) == 50
+    assert len(p.of_type("aws:eks/cluster:Cluster")) == 1  # one cluster per region, shared
+
+
+def test_stage_not_declared_is_one_clear_error(project, tmp_path):
+    spec_text = (project.parent / "envspecs" / "features.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "features.yaml"
+    path.write_text(spec_text.split("  staging:")[0], encoding="utf-8")
+    with pytest.raises(PlanError, match="no spec given declares stage 'staging'"):
+        plan([load_spec(path)], "staging", project)
+
+
+def test_bad_stack_setting_is_one_clear_error(tmp_path):
+    stacks = copy_project(tmp_path)
+    (stacks / "Pulumi.testing.yaml").write_text(
+        "config:\n  envparity:clusterMode: maybe\n", encoding="utf-8"
+    )
+    with pytest.raises(PlanError) as info:
+        plan([load_spec(tmp_path / "envspecs" / "train.yaml")], "testing", stacks)
+    assert "clusterMode is 'maybe'" in str(info.value) and "hint:" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_environments_in_two_regions_get_a_cluster_each(project):
+    specs = [load_spec(project.parent / "envspecs" / f"{n}.yaml") for n in ("features", "serve")]
+    p = plan(specs, "production", project)
+    regions = sorted(r.inputs["region"] for r in p.of_type("pulumi:providers:aws"))
+    assert regions == ["eu-west-1", "us-east-1"]
+    clusters = p.of_type("aws:eks/cluster:Cluster")
+    assert sorted(c.parent for c in clusters) == [
+        "envparity-production-eu-west-1",
+        "envparity-production-us-east-1",
+    ]
+    # EKS cluster names are unique per region only
+    assert {c.inputs["name"] for c in clusters} == {"envparity-production"}
