@@ -1,0 +1,109 @@
+"""The docker collector: images and containers labelled with the env's name, on DOCKER_HOST.
+
+The image that should be running is probed once (no network, removed afterwards) for
+its Python version and installed distributions.
+"""
+
+from __future__ import annotations
+
+import json
+
+from envparity.drift.engine import FINGERPRINT_LABEL, NAME_LABEL
+from envparity.drift.findings import Unchecked
+from envparity.drift.observed import ContainerFacts, DockerFacts, ImageFacts, Observation
+from envparity.model import ResolvedStage
+
+TARGET = "docker"
+# Runs inside the image: prints [python version, {name: version}] as JSON.
+PROBE = (
+    "import json, platform, importlib.metadata as m; "
+    "print(json.dumps([platform.python_version(), "
+    "{d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}]))"
+)
+
+
+def collect(
+    env: ResolvedStage, *, timeout: float = 10.0, probe_timeout: float = 120.0
+) -> Observation:
+    import docker
+    from docker.errors import DockerException
+
+    label = f"{NAME_LABEL}={env.name}"
+    try:
+        client = docker.from_env(timeout=int(max(1, timeout)))
+        images = client.images.list(filters={"label": label})
+        containers = client.containers.list(filters={"label": label})
+    except DockerException as exc:
+        return Observation(
+            None,
+            (
+                Unchecked(
+                    TARGET,
+                    "docker engine",
+                    f"cannot reach it: {_line(exc)}",
+                    "start Docker or set DOCKER_HOST to a running engine",
+                ),
+            ),
+        )
+    facts = [
+        ImageFacts(i.id, tuple(sorted(i.tags)), i.attrs.get("Created", ""), i.labels or {})
+        for i in images
+    ]
+    gaps: list[Unchecked] = []
+    current = _current(facts, env.fingerprint)
+    if current is not None:
+        try:
+            python, dists = _probe(client, current.id, probe_timeout)
+            facts = [
+                ImageFacts(i.id, i.tags, i.created, i.labels, python, dists) if i is current else i
+                for i in facts
+            ]
+        except (DockerException, ValueError) as exc:
+            gaps.append(
+                Unchecked(
+                    TARGET,
+                    f"image {current.tags[0] if current.tags else current.id}",
+                    f"could not run Python inside it: {_line(exc)}",
+                    "the image needs python3 on PATH; rebuild it with envparity build",
+                )
+            )
+    seen = tuple(
+        ContainerFacts(
+            c.name,
+            c.attrs.get("Image", ""),
+            (c.attrs.get("Config") or {}).get("Image", ""),
+            c.labels or {},
+        )
+        for c in containers
+    )
+    client.close()
+    return Observation(DockerFacts(tuple(facts), seen), tuple(gaps))
+
+
+def _current(images: list[ImageFacts], fingerprint: str) -> ImageFacts | None:
+    """The newest image built from the spec's software (else the newest image of the env)."""
+    matching = [i for i in images if i.labels.get(FINGERPRINT_LABEL) == fingerprint]
+    pool = matching or images
+    return max(pool, key=lambda i: i.created) if pool else None
+
+
+def _probe(client, image_id: str, timeout: float) -> tuple[str, dict[str, str]]:
+    from packaging.utils import canonicalize_name
+
+    container = client.containers.create(
+        image_id, entrypoint=["python3", "-c", PROBE], network_mode="none", user="", labels={}
+    )
+    try:
+        container.start()
+        status = container.wait(timeout=timeout)
+        output = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        if status.get("StatusCode") != 0:
+            raise ValueError(f"python3 exited {status.get('StatusCode')}")
+    finally:
+        container.remove(force=True)
+    python, dists = json.loads(output.strip().splitlines()[-1])
+    return python, {canonicalize_name(k): v for k, v in dists.items()}
+
+
+def _line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]

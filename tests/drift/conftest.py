@@ -1,0 +1,125 @@
+"""Fixtures for the drift checker: specs written to tmp, the CLI, and a fake NVML module."""
+
+from __future__ import annotations
+
+import json
+import platform
+import types
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+from envparity.cli.main import app
+from typer.testing import CliRunner
+
+from envparity.resolve import resolve
+from envparity.spec import load_spec
+
+
+def installed(name: str) -> str:
+    return metadata.version(name)
+
+
+def base_spec(**overrides) -> dict:
+    """A CPU spec that the interpreter running the tests satisfies exactly."""
+    spec = {
+        "envparity": 1,
+        "name": "demo",
+        "version": "1.0.0",
+        "python": platform.python_version(),
+        "python_packages": [
+            f"packaging=={installed('packaging')}",
+            f"PyYAML=={installed('PyYAML')}",
+        ],
+        "env": {"DEMO_MODE": "strict"},
+        "run": {"command": ["python", "-m", "demo"]},
+        "stages": {"local": {}},
+    }
+    spec.update(overrides)
+    return spec
+
+
+def gpu_spec(**overrides) -> dict:
+    spec = base_spec(
+        cuda="12.4.1", driver="550.54.15", gpus=["H100-80GB", "A100-80GB"], os="ubuntu22.04"
+    )
+    spec["run"] = {"command": ["python", "-m", "demo"], "gpus": 1}
+    spec["stages"] = {
+        "local": {"gpus": 0},
+        "production": {
+            "replicas": 2,
+            "instance_type": "p5.48xlarge",
+            "nodes": {"min": 1, "max": 2},
+            "region": "us-east-1",
+        },
+    }
+    spec.update(overrides)
+    return spec
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path):
+    def write(data: dict, name: str = "demo.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def resolved(write_spec):
+    def make(data: dict, stage: str):
+        spec = load_spec(write_spec(data))
+        return spec, resolve(spec, stage)
+
+    return make
+
+
+class Run:
+    def __init__(self, result) -> None:
+        self.code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli():
+    def run(*args: str) -> Run:
+        return Run(CliRunner().invoke(app, ["drift", *map(str, args)], catch_exceptions=False))
+
+    return run
+
+
+def fake_nvml(
+    driver: str | None = "550.54.15",
+    devices=(("NVIDIA H100 80GB HBM3", (9, 0)),),
+    as_bytes: bool = False,
+    error: str = "NVML Shared Library Not Found",
+):
+    """A stand-in for the `pynvml` module with nvidia-ml-py's names and error classes."""
+    module = types.ModuleType("pynvml")
+
+    class NVMLError(Exception):
+        pass
+
+    def enc(text: str):
+        return text.encode() if as_bytes else text
+
+    def init():
+        if driver is None:
+            raise NVMLError(error)
+
+    module.NVMLError = NVMLError
+    module.nvmlInit = init
+    module.nvmlShutdown = lambda: None
+    module.nvmlSystemGetDriverVersion = lambda: enc(driver)
+    module.nvmlDeviceGetCount = lambda: len(devices)
+    module.nvmlDeviceGetHandleByIndex = lambda i: i
+    module.nvmlDeviceGetName = lambda h: enc(devices[h][0])
+    module.nvmlDeviceGetCudaComputeCapability = lambda h: devices[h][1]
+    return module
