@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import typer
-
 from envparity.cli.common import (
     DIFFERENT,
     INVALID,
@@ -16,6 +15,7 @@ from envparity.cli.common import (
     print_json,
     resolve_or_exit,
 )
+
 from envparity.diagnostics import SpecError
 
 SPECS = typer.Argument(..., help="Spec files, e.g. envspecs/*.yaml.", show_default=False)
@@ -27,8 +27,12 @@ def validate(
     specs: list[Path] = SPECS,
     json_out: bool = JSON,
     against: str = typer.Option(
-        None, "--against", metavar="GIT_REF",
-        help="Also fail when the software changed since GIT_REF but `version` was not raised enough."),
+        None,
+        "--against",
+        metavar="GIT_REF",
+        help="Also fail when the software changed since GIT_REF but `version` "
+        "was not raised enough.",
+    ),
 ) -> None:
     """Check specs against the schema and the compatibility tables.
 
@@ -61,8 +65,10 @@ def validate(
         print_diagnostics(diagnostics)
         if not failed:
             for spec in loaded:
-                sys.stdout.write(f"ok: {spec.source} ({spec.name} {spec.version}, "
-                                 f"fingerprint {spec.fingerprint[:12]})\n")
+                sys.stdout.write(
+                    f"ok: {spec.source} ({spec.name} {spec.version}, "
+                    f"fingerprint {spec.fingerprint[:12]})\n"
+                )
     if failed:
         raise typer.Exit(INVALID)
 
@@ -72,7 +78,7 @@ def show(
     stage: str = typer.Option(..., "--stage", "-s", help="local, testing, staging or production."),
     json_out: bool = JSON,
 ) -> None:
-    """Print one stage of a spec as resolved: the software, its fingerprint and the stage's infrastructure."""
+    """Print one stage of a spec as resolved: software, fingerprint, infrastructure."""
     [loaded] = load_or_exit([spec])
     resolved = resolve_or_exit(loaded, stage)
     data = resolved.to_json()

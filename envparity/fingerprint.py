@@ -14,7 +14,9 @@ def software_fields(software: Software) -> dict:
     out = {}
     for field in fields_with_role("software"):
         value = getattr(software, field)
-        out[field] = dict(value) if field == "env" else (list(value) if isinstance(value, tuple) else value)
+        out[field] = (
+            dict(value) if field == "env" else (list(value) if isinstance(value, tuple) else value)
+        )
     return out
 
 

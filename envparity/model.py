@@ -105,7 +105,7 @@ class Spec:
 
 @dataclass(frozen=True)
 class ResolvedStage:
-    """One environment in one stage: the software, its fingerprint, and the stage's infrastructure."""
+    """One environment in one stage: software, fingerprint, and the stage's infrastructure."""
 
     name: str
     version: str
@@ -143,7 +143,7 @@ class ResolvedStage:
 
     @property
     def image_tag(self) -> str:
-        """`<version>-<fingerprint[:12]>`: one tag per software environment, shared by all stages."""
+        """`<version>-<fingerprint[:12]>`: one tag per software environment, for all stages."""
         return f"{self.version}-{self.fingerprint[:12]}"
 
     @property
@@ -162,14 +162,26 @@ class ResolvedStage:
             "description": self.description,
             "image": self.image_ref,
             "software": software_fields(self.software),
-            "run": {"command": list(self.command), "port": self.port, "replicas": self.replicas,
-                    "gpus": self.gpus_per_replica, "cpu": self.cpu, "memory": self.memory},
+            "run": {
+                "command": list(self.command),
+                "port": self.port,
+                "replicas": self.replicas,
+                "gpus": self.gpus_per_replica,
+                "cpu": self.cpu,
+                "memory": self.memory,
+            },
             "infrastructure": {
-                "instance_type": self.instance_type, "instance_gpu": self.instance_gpu,
+                "instance_type": self.instance_type,
+                "instance_gpu": self.instance_gpu,
                 "instance_gpu_count": self.instance_gpu_count,
                 "nodes": {"min": self.nodes.min, "max": self.nodes.max} if self.nodes else None,
-                "region": self.region, "cluster": self.cluster, "registry": self.registry,
+                "region": self.region,
+                "cluster": self.cluster,
+                "registry": self.registry,
             },
-            "config": {"env": dict(self.runtime_env), "secrets": list(self.secrets),
-                       "extra_python_packages": list(self.extra_python_packages)},
+            "config": {
+                "env": dict(self.runtime_env),
+                "secrets": list(self.secrets),
+                "extra_python_packages": list(self.extra_python_packages),
+            },
         }

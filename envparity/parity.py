@@ -37,7 +37,9 @@ class ParityReport:
         return {
             "name": self.name,
             "stages": list(self.stages),
-            "rows": [{"field": r.field, "values": r.values, "differs": r.differs} for r in self.rows],
+            "rows": [
+                {"field": r.field, "values": r.values, "differs": r.differs} for r in self.rows
+            ],
             "problems": list(self.problems),
         }
 
@@ -60,7 +62,9 @@ ROWS = {
     "cpu": lambda r: r.cpu,
     "memory": lambda r: r.memory,
     "instance_type": lambda r: r.instance_type,
-    "instance GPUs": lambda r: f"{r.instance_gpu_count} x {r.instance_gpu}" if r.instance_gpu else None,
+    "instance GPUs": lambda r: (
+        f"{r.instance_gpu_count} x {r.instance_gpu}" if r.instance_gpu else None
+    ),
     "nodes": lambda r: f"{r.nodes.min}-{r.nodes.max}" if r.nodes else None,
     "region": lambda r: r.region,
     "cluster": lambda r: r.cluster,
@@ -73,10 +77,15 @@ ROWS = {
 
 def parity(spec: Spec) -> ParityReport:
     resolved: dict[str, ResolvedStage] = resolve_all(spec)
-    rows = tuple(ParityRow(field, {s: _show(get(r)) for s, r in resolved.items()}) for field, get in ROWS.items())
+    rows = tuple(
+        ParityRow(field, {s: _show(get(r)) for s, r in resolved.items()})
+        for field, get in ROWS.items()
+    )
     problems = tuple(
-        f"{stage} adds extra_python_packages ({', '.join(r.extra_python_packages)}): a promoted stage must run "
+        f"{stage} adds extra_python_packages ({', '.join(r.extra_python_packages)}): "
+        "a promoted stage must run "
         "the image promoted by digest from testing; move them to python_packages or to testing"
-        for stage, r in resolved.items() if stage in PROMOTED and r.extra_python_packages
+        for stage, r in resolved.items()
+        if stage in PROMOTED and r.extra_python_packages
     )
     return ParityReport(spec.name, tuple(resolved), rows, problems)

@@ -55,20 +55,41 @@ def check_pins(requirements: list[str], where: tuple) -> list[Diagnostic]:
             req = parse(text)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0]
-            out.append(Diagnostic(f"{text!r} is not a valid PEP 508 requirement: {first}", path,
-                                  "write name==version, e.g. numpy==1.26.4"))
+            out.append(
+                Diagnostic(
+                    f"{text!r} is not a valid PEP 508 requirement: {first}",
+                    path,
+                    "write name==version, e.g. numpy==1.26.4",
+                )
+            )
             continue
         if req.url:
-            out.append(Diagnostic(f"{text!r} installs from a URL, which cannot be pinned by version", path,
-                                  f"publish it to a package index and pin {req.name}==<version>"))
+            out.append(
+                Diagnostic(
+                    f"{text!r} installs from a URL, which cannot be pinned by version",
+                    path,
+                    f"publish it to a package index and pin {req.name}==<version>",
+                )
+            )
             continue
         if pinned_version(req) is None:
-            out.append(Diagnostic(f"{text!r} is not pinned to one exact version", path,
-                                  f"pin it with ==, e.g. {req.name}==<version> (see `pip index versions {req.name}`)"))
+            out.append(
+                Diagnostic(
+                    f"{text!r} is not pinned to one exact version",
+                    path,
+                    f"pin it with ==, e.g. {req.name}==<version> "
+                    f"(see `pip index versions {req.name}`)",
+                )
+            )
             continue
         name = canonicalize_name(req.name)
         if name in seen:
-            out.append(Diagnostic(f"'{name}' is listed twice (first at {where[-1]}[{seen[name]}])", path,
-                                  "keep one pin per package"))
+            out.append(
+                Diagnostic(
+                    f"'{name}' is listed twice (first at {where[-1]}[{seen[name]}])",
+                    path,
+                    "keep one pin per package",
+                )
+            )
         seen.setdefault(name, i)
     return out

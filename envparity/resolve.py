@@ -11,9 +11,16 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
     """The resolved stage `stage` of `spec`; a stage the spec does not declare is an error."""
     if stage not in spec.stages:
         declared = ", ".join(spec.stages) or "none"
-        raise SpecError([Diagnostic(f"{spec.name} has no stage '{stage}' (declared: {declared})",
-                                    ("stages",), f"add stages.{stage} to the spec, or pick a declared stage",
-                                    file=spec.source)])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"{spec.name} has no stage '{stage}' (declared: {declared})",
+                    ("stages",),
+                    f"add stages.{stage} to the spec, or pick a declared stage",
+                    file=spec.source,
+                )
+            ]
+        )
     own = spec.stages[stage]
     run = spec.run
     instance = compat_tables.instance_info(own.instance_type) if own.instance_type else None

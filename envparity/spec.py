@@ -26,11 +26,25 @@ def load_spec(path: str | Path) -> Spec:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError([Diagnostic("no such file", file=name,
-                                    hint="give the path of a spec, e.g. envspecs/train.yaml")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "no such file",
+                    file=name,
+                    hint="give the path of a spec, e.g. envspecs/train.yaml",
+                )
+            ]
+        ) from None
     except UnicodeDecodeError as exc:
-        raise SpecError([Diagnostic(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=name,
-                                    hint="save the spec as UTF-8")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                    file=name,
+                    hint="save the spec as UTF-8",
+                )
+            ]
+        ) from None
     except OSError as exc:
         raise SpecError([Diagnostic(f"cannot read: {exc.strerror}", file=name)]) from None
     return parse_spec(text, name)
@@ -54,9 +68,17 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Like `load_spec`, from text; `file` names it in messages."""
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
-        raise SpecError([Diagnostic("a spec must be a YAML mapping of fields (envparity: 1, name: ...)",
-                                    file=file, line=1, column=1,
-                                    hint="see envspecs/ for examples, or run `envparity schema`")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "a spec must be a YAML mapping of fields (envparity: 1, name: ...)",
+                    file=file,
+                    line=1,
+                    column=1,
+                    hint="see envspecs/ for examples, or run `envparity schema`",
+                )
+            ]
+        )
     problems = check_schema(data, source.raw)
     if problems:
         raise SpecError(_locate(problems, source))
@@ -113,8 +135,15 @@ def _build(data: dict, source: SourceMap) -> Spec:
     )
     stages = {name: _stage(raw or {}) for name, raw in data["stages"].items()}
     ordered = {name: stages[name] for name in STAGES if name in stages}
-    return Spec(source.file, software, data.get("description"), run, frozen_map(ordered),
-                fingerprint(software), positions=source)
+    return Spec(
+        source.file,
+        software,
+        data.get("description"),
+        run,
+        frozen_map(ordered),
+        fingerprint(software),
+        positions=source,
+    )
 
 
 def _stage(raw: dict[str, Any]) -> Stage:
@@ -145,8 +174,13 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
     out = requirements.check_pins(data["python_packages"], ("python_packages",))
     out += _check_system_packages(data.get("system_packages") or [])
     if data.get("cudnn") is not None and not data.get("cuda"):
-        out.append(Diagnostic("cudnn is set but cuda is not: cuDNN needs CUDA", ("cudnn",),
-                              'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment'))
+        out.append(
+            Diagnostic(
+                "cudnn is set but cuda is not: cuDNN needs CUDA",
+                ("cudnn",),
+                'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
+            )
+        )
     top_env = data.get("env") or {}
     top_pins = {requirements.name_of(r) for r in data["python_packages"]}
     for stage, raw in data["stages"].items():
@@ -156,27 +190,46 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
         out += requirements.check_pins(extra, (*where, "extra_python_packages"))
         for i, req in enumerate(extra):
             if requirements.name_of(req) in top_pins:
-                out.append(Diagnostic(
-                    f"'{requirements.name_of(req)}' is already pinned in python_packages; a stage may add "
-                    "packages but not change the software every stage shares",
-                    (*where, "extra_python_packages", i),
-                    "remove it here, or change the pin in python_packages for every stage"))
+                out.append(
+                    Diagnostic(
+                        f"'{requirements.name_of(req)}' is already pinned in python_packages; "
+                        "a stage may add "
+                        "packages but not change the software every stage shares",
+                        (*where, "extra_python_packages", i),
+                        "remove it here, or change the pin in python_packages for every stage",
+                    )
+                )
         for key in raw.get("env") or {}:
             if key in top_env:
-                out.append(Diagnostic(
-                    f"env var {key} is baked into the image by the top-level env; a stage cannot redefine it",
-                    (*where, "env", key), "rename the runtime variable, or change the top-level env",
-                    at_key=True))
+                out.append(
+                    Diagnostic(
+                        f"env var {key} is baked into the image by the top-level env; "
+                        "a stage cannot redefine it",
+                        (*where, "env", key),
+                        "rename the runtime variable, or change the top-level env",
+                        at_key=True,
+                    )
+                )
         if extra and stage in ("staging", "production"):
-            out.append(Diagnostic(
-                f"{stage} adds extra_python_packages: it can then not run the image promoted by digest "
-                "from testing", (*where, "extra_python_packages"),
-                "put packages every stage needs in python_packages, and test tools in testing",
-                severity="warning"))
+            out.append(
+                Diagnostic(
+                    f"{stage} adds extra_python_packages: it can then not run the image "
+                    "promoted by digest "
+                    "from testing",
+                    (*where, "extra_python_packages"),
+                    "put packages every stage needs in python_packages, and test tools in testing",
+                    severity="warning",
+                )
+            )
         nodes = raw.get("nodes")
         if nodes and nodes["min"] > nodes["max"]:
-            out.append(Diagnostic(f"nodes.min ({nodes['min']}) is larger than nodes.max ({nodes['max']})",
-                                  (*where, "nodes"), "make min <= max"))
+            out.append(
+                Diagnostic(
+                    f"nodes.min ({nodes['min']}) is larger than nodes.max ({nodes['max']})",
+                    (*where, "nodes"),
+                    "make min <= max",
+                )
+            )
     return out
 
 
@@ -186,8 +239,13 @@ def _check_system_packages(packages: list[str]) -> list[Diagnostic]:
     for i, package in enumerate(packages):
         name = package.split("=", 1)[0]
         if name in seen:
-            out.append(Diagnostic(f"OS package '{name}' is listed twice (first at system_packages[{seen[name]}])",
-                                  ("system_packages", i), "keep one entry"))
+            out.append(
+                Diagnostic(
+                    f"OS package '{name}' is listed twice (first at system_packages[{seen[name]}])",
+                    ("system_packages", i),
+                    "keep one entry",
+                )
+            )
         seen.setdefault(name, i)
     return out
 
@@ -199,7 +257,13 @@ def check_unique_names(specs: list[Spec]) -> list[Diagnostic]:
     for spec in specs:
         first = by_name.setdefault(spec.name, spec)
         if first is not spec and Path(first.source).resolve() != Path(spec.source).resolve():
-            problems.append(spec.locate(Diagnostic(f"environment name '{spec.name}' is also used by {first.source}",
-                                                   ("name",), "give each environment a unique name")))
+            problems.append(
+                spec.locate(
+                    Diagnostic(
+                        f"environment name '{spec.name}' is also used by {first.source}",
+                        ("name",),
+                        "give each environment a unique name",
+                    )
+                )
+            )
     return problems
-

@@ -54,15 +54,25 @@ def check_against(new: Spec, ref: str) -> list[Diagnostic]:
     need, changed = required_bump(old, new)
     got = actual_bump(old.version, new.version)
     if Version(new.version) < Version(old.version):
-        return [Diagnostic(f"version went down from {old.version} (at {ref}) to {new.version}",
-                           ("version",), f"use a version above {old.version}")]
+        return [
+            Diagnostic(
+                f"version went down from {old.version} (at {ref}) to {new.version}",
+                ("version",),
+                f"use a version above {old.version}",
+            )
+        ]
     if LEVELS.index(got) >= LEVELS.index(need):
         return []
     fields = ", ".join(changed)
-    return [Diagnostic(
-        f"the software changed since {ref} ({fields}) and the fingerprint with it, which needs a "
-        f"{need.upper()} version bump; version is {new.version} (was {old.version})",
-        ("version",), f"set version: {_bumped(old.version, need)} or higher")]
+    return [
+        Diagnostic(
+            f"the software changed since {ref} ({fields}) and the fingerprint with it, "
+            "which needs a "
+            f"{need.upper()} version bump; version is {new.version} (was {old.version})",
+            ("version",),
+            f"set version: {_bumped(old.version, need)} or higher",
+        )
+    ]
 
 
 def _part(version: str | None, n: int) -> tuple | None:
@@ -70,7 +80,7 @@ def _part(version: str | None, n: int) -> tuple | None:
 
 
 def _bumped(version: str, level: str) -> str:
-    major, minor, patch = Version(version).release[:3]
+    major, minor = Version(version).release[:2]
     return f"{major + 1}.0.0" if level == "major" else f"{major}.{minor + 1}.0"
 
 
@@ -78,16 +88,33 @@ def _git_show(path: Path, ref: str) -> str | None:
     """The file's text at `ref`, None when it did not exist there; SpecError when git cannot say."""
     where = path.resolve().parent
     try:
-        verify = subprocess.run(["git", "-C", str(where), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                                capture_output=True, text=True, timeout=30)
+        verify = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SpecError([Diagnostic(f"cannot run git: {exc}", file=str(path),
-                                    hint="install git, or drop --against")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"cannot run git: {exc}", file=str(path), hint="install git, or drop --against"
+                )
+            ]
+        ) from None
     if verify.returncode != 0:
-        raise SpecError([Diagnostic(f"'{ref}' is not a git commit, branch or tag here", file=str(path),
-                                    hint="pass a ref that `git rev-parse` knows, e.g. origin/main")])
-    shown = subprocess.run(["git", "-C", str(where), "show", f"{ref}:./{path.name}"],
-                           capture_output=True, timeout=30)
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"'{ref}' is not a git commit, branch or tag here",
+                    file=str(path),
+                    hint="pass a ref that `git rev-parse` knows, e.g. origin/main",
+                )
+            ]
+        )
+    shown = subprocess.run(
+        ["git", "-C", str(where), "show", f"{ref}:./{path.name}"], capture_output=True, timeout=30
+    )
     if shown.returncode != 0:
         return None
     return shown.stdout.decode("utf-8", errors="replace")

@@ -22,8 +22,12 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 _STR = "tag:yaml.org,2002:str"
 # Plain scalars that YAML resolves to these tags are converted by YAML's own rules.
-_CONVERTED = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-              "tag:yaml.org,2002:float"}
+_CONVERTED = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+}
 # A date is kept as its text: the schema then says what was expected.
 _KEPT_AS_TEXT = {_STR, "tag:yaml.org,2002:timestamp"}
 _MAX_DEPTH = 64  # specs are shallow; this bounds recursion on hostile input
@@ -80,9 +84,17 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise SpecError([Diagnostic(f"character {exc.character!r} is not allowed in YAML", file=file,
-                                    line=line, column=column,
-                                    hint="remove it, or write it as an escape in a double-quoted string")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"character {exc.character!r} is not allowed in YAML",
+                    file=file,
+                    line=line,
+                    column=column,
+                    hint="remove it, or write it as an escape in a double-quoted string",
+                )
+            ]
+        ) from None
     if node is None:
         return None, source
     builder = _Builder(source)
@@ -104,25 +116,48 @@ class _Builder:
         self.count += 1
         if depth > _MAX_DEPTH or self.count > _MAX_NODES:
             if not errors or "too deeply" not in errors[-1].message:
-                errors.append(_error(node, path, src, "document is nested too deeply or too large",
-                                     "a spec is a small, shallow document; avoid YAML aliases"))
+                errors.append(
+                    _error(
+                        node,
+                        path,
+                        src,
+                        "document is nested too deeply or too large",
+                        "a spec is a small, shallow document; avoid YAML aliases",
+                    )
+                )
             return None
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    errors.append(_error(key_node, path, src, "YAML merge keys ('<<') are not supported",
-                                         "write the keys out in full"))
+                    errors.append(
+                        _error(
+                            key_node,
+                            path,
+                            src,
+                            "YAML merge keys ('<<') are not supported",
+                            "write the keys out in full",
+                        )
+                    )
                     continue
                 if not isinstance(key_node, yaml.ScalarNode):
-                    errors.append(_error(key_node, path, src, "a mapping key must be a plain string"))
+                    errors.append(
+                        _error(key_node, path, src, "a mapping key must be a plain string")
+                    )
                     continue
                 key = key_node.value
                 child = (*path, key)
                 if key in result:
                     first = src.keys[child]
-                    errors.append(_error(key_node, child, src, f"duplicate key {key!r} (first set at line {first[0]})",
-                                         "remove one of the two"))
+                    errors.append(
+                        _error(
+                            key_node,
+                            child,
+                            src,
+                            f"duplicate key {key!r} (first set at line {first[0]})",
+                            "remove one of the two",
+                        )
+                    )
                     continue
                 src.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, child, depth + 1)
@@ -133,11 +168,21 @@ class _Builder:
         if node.tag in _KEPT_AS_TEXT:
             return node.value
         if node.tag in _CONVERTED and not node.style:
-            return yaml.load(node.value, Loader=_Loader)  # noqa: S506 - a safe loader
-        errors.append(_error(node, path, src, f"unsupported YAML tag '{node.tag}'", "remove the tag"))
+            return yaml.load(node.value, Loader=_Loader)
+        errors.append(
+            _error(node, path, src, f"unsupported YAML tag '{node.tag}'", "remove the tag")
+        )
         return None
 
 
-def _error(node: yaml.Node, path: tuple, src: SourceMap, message: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(message, path, hint, file=src.file,
-                      line=node.start_mark.line + 1, column=node.start_mark.column + 1)
+def _error(
+    node: yaml.Node, path: tuple, src: SourceMap, message: str, hint: str | None = None
+) -> Diagnostic:
+    return Diagnostic(
+        message,
+        path,
+        hint,
+        file=src.file,
+        line=node.start_mark.line + 1,
+        column=node.start_mark.column + 1,
+    )

@@ -18,8 +18,12 @@ def assert_golden(path: Path, actual: str) -> None:
         path.write_text(actual, encoding="utf-8")
         return
     if not path.exists():
-        pytest.fail(f"missing golden file {path.relative_to(ROOT)}: run the tests with UPDATE_GOLDEN=1")
-    assert actual == path.read_text(encoding="utf-8"), f"{path.relative_to(ROOT)} differs (UPDATE_GOLDEN=1 to accept)"
+        pytest.fail(
+            f"missing golden file {path.relative_to(ROOT)}: run the tests with UPDATE_GOLDEN=1"
+        )
+    assert actual == path.read_text(encoding="utf-8"), (
+        f"{path.relative_to(ROOT)} differs (UPDATE_GOLDEN=1 to accept)"
+    )
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def schema() -> dict:
 
 
 def fields_with_role(role: str) -> tuple[str, ...]:
-    """Top-level field names whose `x-envparity-role` is `role` (e.g. "software"), in schema order."""
+    """Top-level field names whose `x-envparity-role` is `role`, in schema order."""
     return tuple(k for k, v in schema()["properties"].items() if v.get("x-envparity-role") == role)
 
 
@@ -49,8 +49,15 @@ def check_schema(data: Any, raw: dict[tuple, str] | None = None) -> list[Diagnos
     return out
 
 
-_JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "true/false",
-               list: "a list", dict: "a mapping", type(None): "empty (null)"}
+_JSON_TYPES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "empty (null)",
+}
 
 
 def _describe(value: Any) -> str:
@@ -71,8 +78,13 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
     if kind == "required":
         missing = error.message.split("'")[1]
         field = schema()["properties"].get(missing, {})
-        return [Diagnostic(f"missing required field '{missing}'", path,
-                           f"add {missing}: ... ({field.get('description', field.get('title', ''))})")]
+        return [
+            Diagnostic(
+                f"missing required field '{missing}'",
+                path,
+                f"add {missing}: ... ({field.get('description', field.get('title', ''))})",
+            )
+        ]
     if kind == "type":
         expected = node.get("type")
         expected = expected if isinstance(expected, list) else [expected]
@@ -80,35 +92,62 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
         message = f"expected {words}, got {_describe(value)}"
         if "string" in expected and isinstance(value, (int, float, bool)):
             text = raw.get(path, str(value))
-            hint = f'write it in quotes: "{text}" (YAML reads {text} unquoted as {_describe(value)})'
+            hint = (
+                f'write it in quotes: "{text}" (YAML reads {text} unquoted as {_describe(value)})'
+            )
         return [Diagnostic(message, path, hint)]
     if kind == "pattern":
         return [Diagnostic(f"{value!r} is not a valid {title}", path, hint)]
     if kind == "propertyNames":
         # jsonschema reports the bad name as the instance of a sub-error
-        return [Diagnostic(f"{sub.instance!r} is not a valid {sub.schema.get('title', 'name')}",
-                           (*path, sub.instance), sub.schema.get("description"), at_key=True)
-                for sub in error.context] or [Diagnostic(error.message, path, hint)]
+        return [
+            Diagnostic(
+                f"{sub.instance!r} is not a valid {sub.schema.get('title', 'name')}",
+                (*path, sub.instance),
+                sub.schema.get("description"),
+                at_key=True,
+            )
+            for sub in error.context
+        ] or [Diagnostic(error.message, path, hint)]
     if kind == "enum":
         options = node["enum"]
         close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
         fix = f"did you mean '{close[0]}'? " if close else ""
-        return [Diagnostic(f"{value!r} is not a known {title}", path,
-                           f"{fix}one of: {', '.join(map(str, options))}")]
+        return [
+            Diagnostic(
+                f"{value!r} is not a known {title}",
+                path,
+                f"{fix}one of: {', '.join(map(str, options))}",
+            )
+        ]
     if kind == "const" and path == ("envparity",):
-        return [Diagnostic(f"spec format {value!r} is not known to this envparity, which reads format 1",
-                           path, "write envparity: 1, or upgrade envparity")]
+        return [
+            Diagnostic(
+                f"spec format {value!r} is not known to this envparity, which reads format 1",
+                path,
+                "write envparity: 1, or upgrade envparity",
+            )
+        ]
     if kind == "uniqueItems":
         return [Diagnostic(f"{title} lists the same item twice", path, "remove the duplicate")]
     if kind == "minItems":
         return [Diagnostic(f"{title} must not be empty", path, hint)]
     if kind == "minProperties":
-        return [Diagnostic(f"{title} must name at least one stage", path, "add e.g. production: {}")]
+        return [
+            Diagnostic(f"{title} must name at least one stage", path, "add e.g. production: {}")
+        ]
     return [Diagnostic(f"{title}: {error.message}", path, hint)]
 
 
-_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number",
-               "array": "a list", "object": "a mapping", "boolean": "true/false", "null": "null"}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "array": "a list",
+    "object": "a mapping",
+    "boolean": "true/false",
+    "null": "null",
+}
 
 
 def _unknown_field(path: tuple, key: str, allowed: list[str]) -> Diagnostic:
@@ -125,7 +164,8 @@ def _unknown_field(path: tuple, key: str, allowed: list[str]) -> Diagnostic:
             f"a stage may set only: {', '.join(stage_fields())}",
         )
     close = [a for a in allowed if a.startswith(key.lower())] or difflib.get_close_matches(
-        key, allowed, n=1, cutoff=0.6)
+        key, allowed, n=1, cutoff=0.6
+    )
     hint = f"did you mean '{close[0]}'?" if close else f"known fields here: {', '.join(allowed)}"
     what = "stage" if path == ("stages",) else "field"
     return Diagnostic(f"unknown {what} {key!r}", where, hint, at_key=True)

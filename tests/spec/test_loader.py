@@ -32,8 +32,12 @@ def test_alias_bomb_is_a_clean_error():
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "must be a YAML mapping"), ("- a\n- b\n", "must be a YAML mapping"), ("x: [\n", "YAML syntax error"),
-     ("a: 1\n\tb: 2\n", "YAML")],
+    [
+        ("", "must be a YAML mapping"),
+        ("- a\n- b\n", "must be a YAML mapping"),
+        ("x: [\n", "YAML syntax error"),
+        ("a: 1\n\tb: 2\n", "YAML"),
+    ],
 )
 def test_documents_that_are_not_specs(text, message):
     with pytest.raises(SpecError, match=message) as info:

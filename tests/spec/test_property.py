@@ -37,8 +37,12 @@ LINES = GPU_SPEC.splitlines() + CPU_SPEC.splitlines()
 @given(
     base=st.sampled_from([GPU_SPEC, CPU_SPEC]),
     edits=st.lists(
-        st.tuples(st.sampled_from(["drop", "dup", "insert", "char"]), st.integers(0, 60),
-                  st.sampled_from(LINES), st.characters()),
+        st.tuples(
+            st.sampled_from(["drop", "dup", "insert", "char"]),
+            st.integers(0, 60),
+            st.sampled_from(LINES),
+            st.characters(),
+        ),
         max_size=5,
     ),
 )
@@ -54,20 +58,39 @@ def test_mutated_specs(base, edits):
             lines.insert(i, other)
         elif kind == "char" and lines[i]:
             j = index % len(lines[i])
-            lines[i] = lines[i][:j] + char + lines[i][j + 1:]
+            lines[i] = lines[i][:j] + char + lines[i][j + 1 :]
     outcome("\n".join(lines) + "\n")
 
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @SETTINGS
-@given(field=st.sampled_from(["python", "cuda", "gpus", "env", "run", "stages", "python_packages",
-                              "system_packages", "base_image", "driver", "cudnn", "os"]), value=JSONISH)
+@given(
+    field=st.sampled_from(
+        [
+            "python",
+            "cuda",
+            "gpus",
+            "env",
+            "run",
+            "stages",
+            "python_packages",
+            "system_packages",
+            "base_image",
+            "driver",
+            "cudnn",
+            "os",
+        ]
+    ),
+    value=JSONISH,
+)
 def test_any_value_in_any_field(field, value):
     data = yaml.safe_load(GPU_SPEC)
     data[field] = value

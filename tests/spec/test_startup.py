@@ -9,8 +9,17 @@ import pytest
 
 from tests.conftest import ROOT
 
-HEAVY = ("pulumi", "pulumi_aws", "pulumi_kubernetes", "docker", "boto3", "botocore", "kubernetes", "pynvml",
-         "pydantic")
+HEAVY = (
+    "pulumi",
+    "pulumi_aws",
+    "pulumi_kubernetes",
+    "docker",
+    "boto3",
+    "botocore",
+    "kubernetes",
+    "pynvml",
+    "pydantic",
+)
 
 PROBE = """
 import sys
@@ -24,11 +33,22 @@ print('HEAVY=' + ','.join(heavy))
 """
 
 
-@pytest.mark.parametrize("args", [["validate", "envspecs/train.yaml"], ["show", "envspecs/train.yaml", "-s", "production"],
-                                  ["render", "envspecs/train.yaml", "--check", "--out", "build"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "envspecs/train.yaml"],
+        ["show", "envspecs/train.yaml", "-s", "production"],
+        ["render", "envspecs/train.yaml", "--check", "--out", "build"],
+    ],
+)
 def test_no_heavy_imports(args):
-    proc = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE % (HEAVY,), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     line = [x for x in proc.stdout.splitlines() if x.startswith("HEAVY=")]
     assert line, proc.stderr
     assert line[0] == "HEAVY=", f"{args[0]} imported {line[0][6:]}"

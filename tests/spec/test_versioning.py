@@ -75,4 +75,8 @@ def test_new_file_and_bad_ref(repo):
 
 def test_actual_bump():
     assert [actual_bump("1.2.3", v) for v in ("2.0.0", "1.3.0", "1.2.4", "1.2.3")] == [
-        "major", "minor", "patch", "none"]
+        "major",
+        "minor",
+        "patch",
+        "none",
+    ]
