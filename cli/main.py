@@ -15,7 +15,8 @@ import typer
 
 app = typer.Typer(
     name="envparity",
-    help="One environment spec for ML teams: validate it, render images and stacks, check for drift.\n\n"
+    help="One environment spec for ML teams: validate it, render images and stacks, "
+    "check for drift.\n\n"
     "Exit codes: 0 ok; 1 invalid spec or usage; 2 differences found (drift, parity); "
     "3 could not check (drift).",
     no_args_is_help=True,
@@ -29,6 +30,11 @@ COMMANDS = [
     ("show", "specs:show"),
     ("schema", "specs:schema"),
     ("parity", "specs:parity"),
+    ("render", "render:render"),
+    ("lock", "lock:lock"),
+    ("drift", "drift:drift"),
+    ("plan", "plan:plan"),
+    ("build", "build:build"),
 ]
 
 for _name, _target in COMMANDS:
@@ -51,8 +57,10 @@ def main() -> None:
     except Exception as exc:  # a bug of ours: say so in one line, keep the traceback for debugging
         if os.environ.get("ENVPARITY_DEBUG"):
             raise
-        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} "
-                         "(hint: rerun with ENVPARITY_DEBUG=1 and report it)\n")
+        sys.stderr.write(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(hint: rerun with ENVPARITY_DEBUG=1 and report it)\n"
+        )
         sys.exit(1)
 
 

@@ -143,8 +143,13 @@ class ResolvedStage:
 
     @property
     def image_tag(self) -> str:
-        """`<version>-<fingerprint[:12]>`: one tag per software environment, for all stages."""
-        return f"{self.version}-{self.fingerprint[:12]}"
+        """`<version>-<fingerprint[:12]>`, shared by the stages that run the promoted image.
+
+        A stage that adds `extra_python_packages` runs another image (the shared one plus a
+        layer), so its tag ends in `-<stage>` and never moves the promoted tag.
+        """
+        shared = f"{self.version}-{self.fingerprint[:12]}"
+        return f"{shared}-{self.stage}" if self.extra_python_packages else shared
 
     @property
     def image_ref(self) -> str:

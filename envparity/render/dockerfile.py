@@ -122,10 +122,11 @@ def render_dockerfile(spec: Spec, stage_locks: Mapping[str, str] | None = None) 
         header(spec, base),
         from_base(base),
         os_packages(spec),  # changes rarely: OS packages first
+        user_account(),  # depends on nothing of the spec: before anything a pin change rebuilds
         python(spec, base),  # then the interpreter and the virtualenv
         dependencies(),  # then the locked pins: the layer a pin change rebuilds
         baked_env(spec),  # cheap metadata last, so editing it reuses every layer above
-        non_root_user(),
+        run_as_user(),
         labels(spec),
         command(spec),
         stage_targets(spec, stage_locks),
@@ -228,13 +229,13 @@ def baked_env(spec: Spec) -> str:
     return "ENV " + " \\\n    ".join(pairs)
 
 
-def non_root_user() -> str:
-    return (
-        f"RUN useradd --no-log-init --create-home --uid {USER_ID} --user-group {USER}\n"
-        # A numeric USER lets Kubernetes' runAsNonRoot verify it without reading /etc/passwd.
-        f"USER {USER_ID}:{USER_ID}\n"
-        f"WORKDIR /home/{USER}"
-    )
+def user_account() -> str:
+    return f"RUN useradd --no-log-init --create-home --uid {USER_ID} --user-group {USER}"
+
+
+def run_as_user() -> str:
+    # A numeric USER lets Kubernetes' runAsNonRoot verify it without reading /etc/passwd.
+    return f"USER {USER_ID}:{USER_ID}\nWORKDIR /home/{USER}"
 
 
 def labels(spec: Spec) -> str:

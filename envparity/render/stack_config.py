@@ -217,7 +217,7 @@ def record_image(
     """Record that environment `name` was pushed as `image` (`repository:tag`) with `digest`.
 
     The stack then deploys `repository:tag@digest` for the software whose fingerprint is
-    `fingerprint` (the tag is `<version>-<fingerprint[:12]>`, as `envparity build` tags).
+    `fingerprint` (the tag is `ResolvedStage.image_tag`, as `envparity build` tags).
     An older record of the same repository is replaced. Raises StackConfigError when the
     stage has no stack config yet or a value does not fit.
     """
@@ -228,7 +228,8 @@ def record_image(
             "pass ResolvedStage.fingerprint",
         )
     ref = ImageRef.parse(f"{reference}@{digest}")
-    if ref.name != name or not ref.tag.endswith(f"-{fingerprint[:12]}"):
+    tags = (f"-{fingerprint[:12]}", f"-{fingerprint[:12]}-{stage}")
+    if ref.name != name or not ref.tag.endswith(tags):
         raise StackConfigError(
             f"image {image!r} is not tagged for {name} with fingerprint {fingerprint[:12]}",
             "pass ResolvedStage.image_ref (`<registry>/<name>:<version>-<fingerprint[:12]>`)",

@@ -1,0 +1,205 @@
+"""`envparity build`: build a stage's image, verify it matches the spec, optionally push it."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import typer
+from envparity.cli.common import console, fail, load_or_exit, resolve_or_exit
+
+
+def build(
+    spec: Path = typer.Argument(
+        ..., help="A spec file, e.g. envspecs/train.yaml.", show_default=False
+    ),
+    stage: str = typer.Option(
+        ..., "--stage", "-s", help="The stage whose target to build.", show_default=False
+    ),
+    push: bool = typer.Option(
+        False,
+        "--push",
+        help="Push to the stage's registry and record the digest in the stage's stack config.",
+    ),
+    base_image: str = typer.Option(
+        None,
+        "--base-image",
+        metavar="REF",
+        help="Build FROM REF instead of the spec's base (it must provide the spec's Python).",
+    ),
+    wheelhouse: Path = typer.Option(
+        None,
+        "--wheelhouse",
+        metavar="DIR",
+        help="Build offline: wheels come from DIR, hash-checked against the lock.",
+    ),
+    tag: list[str] = typer.Option(
+        [], "--tag", "-t", metavar="TAG", help="Also tag the image as TAG (repeatable)."
+    ),
+    stacks: Path = typer.Option(
+        Path("stacks"), "--stacks", metavar="DIR", help="Where the stack configs are (for --push)."
+    ),
+) -> None:
+    """Build the image of one stage with the Docker engine of DOCKER_HOST, then verify it.
+
+    The image is tagged <registry>/<name>:<version>-<fingerprint[:12]> and run once without network: its Python must be the spec's and its distributions exactly the lock's.
+
+    Prints the image reference (and with --push the pushed digest) on stdout. Exit 0 when built and verified (and pushed), 1 otherwise.
+    """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
+    from envparity.build import BuildError
+    from envparity.render.dockerfile import RenderError
+
+    [loaded] = load_or_exit([spec])
+    env = resolve_or_exit(loaded, stage)
+    if push and not env.registry:
+        fail(
+            f"{spec}: stage {stage} names no registry to push to",
+            f"set stages.{stage}.registry in the spec, e.g. 127.0.0.1:5000",
+        )
+    if push:
+        from envparity.render.stack_config import stack_config_path
+
+        config = stack_config_path(stacks, stage)
+        if not config.exists():  # checked first: a push that cannot be recorded deploys nothing
+            fail(
+                f"{config} does not exist, so a pushed digest could not be recorded",
+                f"run `envparity render {spec}` from the project root (it fills an existing "
+                "stacks/), or point --stacks at the stack configs",
+            )
+    try:
+        _build(loaded, env, base_image, wheelhouse, tag, push, stacks)
+    except RenderError as exc:  # also LockError: a missing or stale lock
+        fail(
+            exc.message if exc.message.startswith(str(spec)) else f"{spec}: {exc.message}", exc.hint
+        )
+    except BuildError as exc:
+        for line in exc.output:
+            sys.stderr.write(f"  | {line}\n")
+        fail(exc.message, exc.hint)
+
+
+def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
+    from envparity import build as engine
+    from envparity.render.artifacts import render_env
+
+    files = render_env(spec)
+    client = engine.connect()
+    err = console(stderr=True)
+    with _progress(err, env.image_ref) as on_progress:
+        built = engine.build(
+            client,
+            env,
+            files,
+            wheelhouse=wheelhouse,
+            base_image=base_image,
+            tags=tags,
+            on_progress=on_progress,
+        )
+    differences = engine.verify(client, env, files, built.image_id)
+    if differences:
+        _show_differences(err, env.image_ref, differences)
+        # The reference must never name an image that failed verification.
+        kept = engine.quarantine(client, built, env.name)
+        sys.stderr.write(f"the image is kept as {kept} for inspection\n")
+        fail(
+            f"{env.image_ref} does not match {env.name}'s spec: {len(differences)} difference(s)",
+            "rebuild without cache, or regenerate the lock with `envparity lock`",
+        )
+    err.print(
+        f"verified: Python {env.software.python} and the lock's distributions",
+        style="green",
+        soft_wrap=True,
+    )
+    sys.stdout.write(f"{env.image_ref}\n")
+    if push:
+        from envparity.render.stack_config import StackConfigError, record_image
+
+        if err.is_terminal:
+            with err.status(f"pushing {env.image_ref}"):
+                digest = engine.push(client, env.image_ref)
+        else:
+            digest = engine.push(
+                client,
+                env.image_ref,
+                on_progress=lambda line: err.print(f"push: {line}", soft_wrap=True),
+            )
+        sys.stdout.write(f"{env.image_repository}@{digest}\n")
+        try:
+            path = record_image(stacks, env.stage, env.name, env.image_ref, digest, env.fingerprint)
+        except StackConfigError as exc:
+            fail(
+                f"pushed {env.image_repository}@{digest} but could not record it: {exc.message}",
+                exc.hint,
+            )
+        err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
+
+
+# The classic builder's bookkeeping lines (layer ids, container clean-up) are not progress;
+# "---> Using cache" and "---> Running in" are: they say whether a step ran.
+NOISE = re.compile(r"---> [0-9a-f]{12}$|Removing intermediate container ")
+
+
+class _progress:
+    """A rich progress bar over the build's steps on a terminal; plain step lines otherwise."""
+
+    def __init__(self, err, ref: str) -> None:
+        self.err, self.ref, self.bar, self.task, self.last_step = err, ref, None, None, -1
+
+    def __enter__(self):
+        if self.err.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[line]}"),
+                console=self.err,
+                transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(f"building {self.ref}", total=None, line="")
+        return self.on_progress
+
+    def on_progress(self, event) -> None:
+        if self.bar is not None:
+            self.bar.update(
+                self.task,
+                completed=max(event.step - 1, 0),
+                total=event.total or None,
+                line=event.line[:60],
+            )
+        elif not NOISE.match(event.line.lstrip()):
+            self.err.print(
+                event.line if event.line.startswith("Step ") else f"  {event.line}",
+                markup=False,
+                soft_wrap=True,
+            )
+        self.last_step = event.step
+
+    def __exit__(self, kind, *_) -> None:
+        if self.bar is not None:
+            if kind is None:
+                self.bar.update(self.task, completed=self.bar.tasks[0].total or 0)
+            self.bar.stop()
+
+
+def _show_differences(err, ref: str, differences) -> None:
+    from rich.table import Table
+
+    err.print(f"{ref} differs from the spec:", markup=False, soft_wrap=True)
+    table = Table()
+    table.add_column("what")
+    table.add_column("spec / lock")
+    table.add_column("image")
+    for d in differences:
+        table.add_row(d.what, d.expected or "(absent)", d.found or "(absent)")
+    err.print(table)

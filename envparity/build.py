@@ -1,0 +1,550 @@
+"""Build a stage's image with the Docker SDK, verify it against the spec, push it.
+
+Data flows one way: ResolvedStage + rendered files (+ a wheelhouse) -> build context
+(a tar) -> image -> verification (Python version, installed distributions = the lock)
+-> pushed digest. Nothing here draws: progress goes to a callback and a verification
+mismatch comes back as data, so the CLI decides how it looks.
+
+The `docker` package is imported inside the functions that talk to the engine, never at
+module level: `validate` and `render` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.utils import canonicalize_name
+
+from envparity.model import ResolvedStage
+
+WHEELHOUSE = "wheelhouse"  # the build-context folder the Dockerfile copies wheels from
+# What a virtualenv brings itself (ensurepip): checked only when the lock pins them.
+VENV_TOOLS = frozenset({"pip", "setuptools", "wheel"})
+VENV = "/opt/venv"
+TAIL_LINES = 12  # lines of a failing step's output shown with the error
+BUILD_TIMEOUT = (
+    3600  # seconds one read from the engine may take (a long pip install prints nothing)
+)
+PING_TIMEOUT = 10
+
+# Runs inside the image (no network): what `python` on PATH is, and what is installed in it.
+PROBE = (
+    "import importlib.metadata as m, json, platform, sys\n"
+    "print(json.dumps({'python': platform.python_version(), 'prefix': sys.prefix,\n"
+    "  'dists': sorted([d.metadata['Name'], d.version] for d in m.distributions())}))\n"
+)
+STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The classic builder repeats the whole RUN line in its error; the step line already shows it.
+COMMAND_FAILED = re.compile(r"^The command .* returned a non-zero code: (\d+)$")
+# Socket and network failures worth naming alone (the rest of the message is noise).
+KNOWN_REASONS = (
+    "connection refused",
+    "no such file or directory",
+    "permission denied",
+    "timed out",
+    "name or service not known",
+)
+BOOKKEEPING = re.compile(r"---> [0-9a-f]{12}$|---> Running in |Removing intermediate container ")
+
+
+class BuildError(Exception):
+    """A build, verify or push that failed for a reason the user can act on: one line, a hint,
+    and optionally the last lines of output that explain it."""
+
+    def __init__(self, message: str, hint: str | None = None, output: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message, self.hint, self.output = message, hint, tuple(output)
+
+    def __str__(self) -> str:
+        return self.message + (f" (hint: {self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One locked distribution: canonical name, exact version, the sha256 hashes the lock allows."""
+
+    name: str
+    version: str
+    hashes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the image differs from the spec; None means "absent" on that side."""
+
+    what: str  # "python", "python prefix" or a canonical distribution name
+    expected: str | None
+    found: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One build event: `step` of `total` (0 before the first step), and a line of output."""
+
+    step: int
+    total: int
+    line: str
+
+
+@dataclass(frozen=True)
+class Built:
+    image_id: str
+    tags: tuple[str, ...]
+    labels: Mapping[str, str]
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+def connect():
+    """A Docker client for the engine named by DOCKER_HOST (the default socket when unset)."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:
+        raise BuildError(
+            "`envparity build` needs the Docker SDK, which is not installed",
+            "pip install 'envparity[docker]'",
+        ) from None
+    where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+    try:
+        # A short timeout first, so an engine that does not answer fails in seconds, not in
+        # the hour a build's reads may take.
+        probe = docker.from_env(timeout=PING_TIMEOUT)
+        probe.ping()
+        probe.close()
+        client = docker.from_env(timeout=BUILD_TIMEOUT)
+    except (DockerException, OSError) as exc:
+        raise BuildError(
+            f"cannot reach the Docker engine at {where}: {_reason(exc)}",
+            "start dockerd (e.g. `bash .ci/services up`) or set DOCKER_HOST to a running engine",
+        ) from None
+    return client
+
+
+# --- locks and the wheelhouse ---------------------------------------------------------------
+
+
+def parse_lock(text: str) -> list[Pin]:
+    """The pins of a hashed lock (`name==version \\` then `--hash=sha256:...` lines)."""
+    pins: list[Pin] = []
+    name = version = None
+    hashes: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip().rstrip("\\").strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("--hash="):
+            hashes.add(line.removeprefix("--hash=").removeprefix("sha256:"))
+        elif line.startswith("-"):
+            continue  # an option line (--extra-index-url): not a pin
+        else:
+            if name is not None:
+                pins.append(Pin(name, version, frozenset(hashes)))
+            requirement = line.split(";", 1)[0].strip()
+            left, sep, right = requirement.partition("==")
+            if not sep:
+                raise BuildError(
+                    f"lock line {raw.strip()!r} is not an exact name==version pin",
+                    "regenerate the lock with `envparity lock`",
+                )
+            name, version, hashes = canonicalize_name(left.split("[", 1)[0]), right.strip(), set()
+    if name is not None:
+        pins.append(Pin(name, version, frozenset(hashes)))
+    return pins
+
+
+def all_pins(files: Mapping[str, bytes]) -> list[Pin]:
+    """The pins of every lock in the build context (the shared one and each stage's)."""
+    return [
+        pin
+        for name, text in sorted(files.items())
+        if name.startswith("requirements.") and name.endswith(".lock")
+        for pin in parse_lock(text.decode())
+    ]
+
+
+def stage_pins(files: Mapping[str, bytes], stage: str) -> list[Pin]:
+    """What the image of `stage` must hold: the shared lock, plus the stage's own if it has one."""
+    pins = parse_lock(files["requirements.lock"].decode())
+    own = files.get(f"requirements.{stage}.lock")
+    if own is not None:
+        pins += parse_lock(own.decode())
+    return pins
+
+
+def wheelhouse_files(directory: Path, pins: Iterable[Pin]) -> dict[str, Path]:
+    """The files of `directory` whose sha256 the lock allows, by file name.
+
+    Every pin needs one: a missing or altered wheel fails here, before the build, with the
+    package named. Files the lock does not name stay out of the build context.
+    """
+    if not directory.is_dir():
+        raise BuildError(
+            f"wheelhouse {directory} is not a directory",
+            "pip download -d DIR the locked packages, then pass --wheelhouse DIR",
+        )
+    by_hash: dict[str, Path] = {}
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and path.name.endswith((".whl", ".tar.gz", ".zip")):
+            by_hash[_sha256(path)] = path
+    chosen: dict[str, Path] = {}
+    for pin in pins:
+        found = [by_hash[h] for h in sorted(pin.hashes) if h in by_hash]
+        if not found:
+            raise BuildError(
+                f"wheelhouse {directory} has no file for {pin.name}=={pin.version} "
+                "with a hash the lock allows",
+                f"pip download --no-deps -d {directory} {pin.name}=={pin.version} "
+                "(for the image's Python and platform)",
+            )
+        for path in found:
+            chosen[path.name] = path
+    return chosen
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the build context --------------------------------------------------------------------
+
+
+def build_context(files: Mapping[str, bytes], wheels: Mapping[str, Path]) -> IO[bytes]:
+    """A tar of the rendered files and the chosen wheels, rewound, with fixed metadata.
+
+    Fixed mtime/owner/mode make the same inputs the same context, so the engine's layer
+    cache sees only real changes. Spooled: small contexts stay in memory, big wheels do not.
+    """
+    out = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 -- the caller closes it
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, content in sorted(files.items()):
+            tar.addfile(_entry(name, len(content)), io.BytesIO(content))
+        if wheels:
+            directory = _entry(WHEELHOUSE, 0)
+            directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(directory)
+        for name, path in sorted(wheels.items()):
+            with path.open("rb") as f:
+                tar.addfile(_entry(f"{WHEELHOUSE}/{name}", path.stat().st_size), f)
+    out.seek(0)
+    return out
+
+
+def _entry(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode, info.uid, info.gid = size, 0, 0o644, 0, 0
+    return info
+
+
+# --- build ----------------------------------------------------------------------------------
+
+
+def build(
+    client,
+    env: ResolvedStage,
+    files: Mapping[str, bytes],
+    *,
+    wheelhouse: Path | None = None,
+    base_image: str | None = None,
+    tags: Iterable[str] = (),
+    on_progress: Callable[[Progress], None] | None = None,
+    no_cache: bool = False,
+) -> Built:
+    """Build `env.stage`'s target from the rendered `files`, tagged `env.image_ref` and `tags`.
+
+    With a wheelhouse the build is offline: only hash-matching wheels enter the context,
+    pip runs with --no-index, and the build's containers get no network at all.
+    """
+    from docker.errors import APIError
+
+    # Wheels of every lock, whatever the target: one context for all stages keeps the shared
+    # layers identical, so production's layers stay a prefix of testing's.
+    wheels = wheelhouse_files(wheelhouse, all_pins(files)) if wheelhouse else {}
+    base = base_image or _base_ref(files)
+    if base:
+        ensure_image(client, base)
+    buildargs = {"ENVPARITY_OFFLINE": "1" if wheelhouse else "0"}
+    if base_image:
+        buildargs["BASE_IMAGE"] = base_image
+    # The output of the step running now, to show with its error if it fails.
+    step, total, step_text, tail = 0, 0, "", deque(maxlen=TAIL_LINES)
+    image_id = None
+    with build_context(files, wheels) as context:
+        try:
+            stream = client.api.build(
+                fileobj=context,
+                custom_context=True,
+                tag=env.image_ref,
+                target=env.stage,
+                buildargs=buildargs,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                nocache=no_cache,
+                network_mode="none" if wheelhouse else None,
+            )
+            for event in stream:
+                if "error" in event:
+                    detail = (event.get("errorDetail") or {}).get("message") or event["error"]
+                    where = f" at step {step}/{total} `{_short(step_text)}`" if step else ""
+                    detail = COMMAND_FAILED.sub(
+                        r"the command exited with code \1", _one_line(detail)
+                    )
+                    raise BuildError(
+                        f"the build of {env.image_ref} failed{where}: {_one_line(detail)}",
+                        _step_hint(step_text),
+                        tail,
+                    )
+                if "aux" in event and "ID" in event["aux"]:
+                    image_id = event["aux"]["ID"]
+                for line in _clean(event.get("stream", "")):
+                    match = STEP.match(line)
+                    if match:
+                        step, total, step_text = int(match[1]), int(match[2]), match[3]
+                        tail.clear()
+                    elif not BOOKKEEPING.match(line.lstrip()):
+                        tail.append(line)
+                    if on_progress:
+                        on_progress(Progress(step, total, line))
+        except APIError as exc:
+            raise BuildError(
+                f"the Docker engine refused the build of {env.image_ref}: {_reason(exc)}",
+                "check the engine's log",
+            ) from None
+    if image_id is None:
+        raise BuildError(
+            f"the engine reported no image for {env.image_ref}", "check the engine's log", tail
+        )
+    image = client.images.get(image_id)
+    for tag in tags:
+        repository, _, name = _split_tag(tag)
+        image.tag(repository, name)
+    image.reload()
+    return Built(image.id, tuple(sorted(image.tags)), dict(image.labels or {}))
+
+
+def quarantine(client, built: Built, name: str) -> str:
+    """Move `built`'s tags to the local-only `<name>:unverified` and return that; the image
+    stays for inspection, but no reference that could be pushed or deployed names it."""
+    kept = f"{name}:unverified"
+    client.images.get(built.image_id).tag(name, "unverified")
+    for tag in built.tags:
+        if tag != kept:
+            client.images.remove(tag, noprune=True)
+    return kept
+
+
+def ensure_image(client, ref: str) -> None:
+    """`ref` is present, pulled if need be; otherwise a BuildError saying the base is missing."""
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        client.images.get(ref)
+        return
+    except ImageNotFound:
+        pass
+    try:
+        client.images.pull(ref)
+    except (APIError, OSError) as exc:
+        raise BuildError(
+            f"base image {ref} is not on the engine and could not be pulled: {_reason(exc)}",
+            "pull or import it first, or pass --base-image REF of an image the engine has",
+        ) from None
+
+
+def _base_ref(files: Mapping[str, bytes]) -> str | None:
+    # The Dockerfile's default base (`ARG BASE_IMAGE=...`): checked before the build so that a
+    # missing base is one clear line, not a pull error deep in the stream.
+    match = re.search(r"^ARG BASE_IMAGE=(\S+)$", files["Dockerfile"].decode(), re.M)
+    return match[1] if match else None
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def probe(client, image: str) -> dict[str, Any]:
+    """Run `image` once without network and report its Python, prefix and distributions."""
+    from docker.errors import APIError, ContainerError
+
+    try:
+        out = client.containers.run(
+            image,
+            entrypoint=["python", "-c", PROBE],
+            command=[],
+            network_mode="none",
+            remove=True,
+            stdout=True,
+            stderr=False,
+        )
+    except ContainerError as exc:
+        stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
+        raise BuildError(
+            f"cannot verify {image}: `python` in the image failed (exit {exc.exit_status})",
+            "the image's PATH must lead to the environment's python",
+            _clean(stderr)[-TAIL_LINES:],
+        ) from None
+    except APIError as exc:
+        raise BuildError(
+            f"cannot verify {image}: {_reason(exc)}", "check the engine's log"
+        ) from None
+    try:
+        return json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise BuildError(
+            f"cannot verify {image}: unexpected output {out[:200]!r}",
+            "does the image's entrypoint print to stdout?",
+        ) from None
+
+
+def compare(python: str, pins: Iterable[Pin], found: Mapping[str, Any]) -> list[Difference]:
+    """How the probed image differs from the spec's Python and the lock (empty: it matches)."""
+    diffs: list[Difference] = []
+    if found["python"] != python:
+        diffs.append(Difference("python", python, found["python"]))
+    if found["prefix"] != VENV:
+        diffs.append(Difference("python prefix", VENV, found["prefix"]))
+    expected = {pin.name: pin.version for pin in pins}
+    installed: dict[str, str] = {}
+    for name, version in found["dists"]:
+        installed[canonicalize_name(name)] = version
+    for name in sorted(expected.keys() | installed.keys()):
+        want, have = expected.get(name), installed.get(name)
+        if want is None and name in VENV_TOOLS:
+            continue
+        if want != have:
+            diffs.append(Difference(name, want, have))
+    return diffs
+
+
+def compare_labels(env: ResolvedStage, labels: Mapping[str, str]) -> list[Difference]:
+    """How the image's envparity labels differ from `env` (empty: they match)."""
+    expected = {
+        "io.envparity.name": env.name,
+        "io.envparity.version": env.version,
+        "io.envparity.fingerprint": env.fingerprint,
+    }
+    return [
+        Difference(f"label {key}", value, labels.get(key))
+        for key, value in expected.items()
+        if labels.get(key) != value
+    ]
+
+
+def verify(client, env: ResolvedStage, files: Mapping[str, bytes], image: str) -> list[Difference]:
+    """The differences between `image` and what `env` and its lock say (empty: it matches)."""
+    labels = client.images.get(image).labels or {}
+    return compare_labels(env, labels) + compare(
+        env.software.python, stage_pins(files, env.stage), probe(client, image)
+    )
+
+
+# --- push -----------------------------------------------------------------------------------
+
+
+def push(client, ref: str, on_progress: Callable[[str], None] | None = None) -> str:
+    """Push `ref` (`repository:tag`) and return the digest the registry gave it."""
+    from docker.errors import APIError
+
+    repository, _, tag = _split_tag(ref)
+    digest = None
+    try:
+        for event in client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                raise _push_error(
+                    ref, (event.get("errorDetail") or {}).get("message") or event["error"]
+                )
+            if "aux" in event and event["aux"].get("Digest"):
+                digest = event["aux"]["Digest"]
+            # "Pushing" repeats per chunk; the other statuses say what happened to a layer.
+            if on_progress and event.get("status") and event["status"] != "Pushing":
+                on_progress(" ".join(str(event[k]) for k in ("id", "status") if event.get(k)))
+    except APIError as exc:
+        raise _push_error(ref, _reason(exc)) from None
+    if not digest:
+        raise BuildError(f"the registry returned no digest for {ref}", "check the registry's log")
+    return digest
+
+
+def _push_error(ref: str, message: str) -> BuildError:
+    text = _one_line(message)
+    registry = ref.split("/", 1)[0]
+    if re.search(
+        r"denied|unauthorized|authentication required|no basic auth credentials|forbidden",
+        text,
+        re.I,
+    ):
+        return BuildError(
+            f"push of {ref} denied by {registry}: {text}",
+            f"log in with `docker login {registry}` as a user allowed to push there",
+        )
+    if re.search(r"connection refused|no such host|dial tcp|timeout|i/o timeout|EOF", text, re.I):
+        return BuildError(
+            f"registry {registry} unreachable while pushing {ref}: {text}",
+            "check the stage's registry: address and that the registry runs",
+        )
+    return BuildError(f"push of {ref} failed: {text}", "check the registry's log")
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _split_tag(ref: str) -> tuple[str, str, str]:
+    """`repository`, ':', `tag` of a reference (a ':' before the last '/' is a registry port)."""
+    repository, sep, tag = ref.rpartition(":")
+    if not sep or "/" in tag:
+        return ref, ":", "latest"
+    return repository, sep, tag
+
+
+def _clean(text: str) -> list[str]:
+    return [
+        line for line in (ANSI.sub("", raw).rstrip() for raw in text.splitlines()) if line.strip()
+    ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _short(text: str, width: int = 80) -> str:
+    text = _one_line(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _step_hint(step_text: str) -> str:
+    if "pip install" in step_text:
+        return (
+            "a package could not be installed: is the lock fresh (`envparity lock`) and does "
+            "--wheelhouse hold a wheel for every pin?"
+        )
+    if "python --version" in step_text:
+        return "use a base image that provides the spec's Python, or change python: in the spec"
+    return "see the step's output above"
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason from a docker / requests exception (their str() is a wall of text)."""
+    text = getattr(exc, "explanation", None) or str(exc)
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    lowered = text.lower()
+    for reason in KNOWN_REASONS:
+        if reason in lowered:
+            return reason
+    return _short(text, 300)

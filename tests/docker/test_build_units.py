@@ -1,0 +1,228 @@
+"""The pure parts of `envparity build` (no engine needed: these run in `pytest -m "not docker"`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from envparity.build import (
+    BuildError,
+    Difference,
+    Pin,
+    _push_error,
+    _split_tag,
+    all_pins,
+    build_context,
+    compare,
+    parse_lock,
+    stage_pins,
+    wheelhouse_files,
+)
+
+LOCK = """\
+# Lock for the shared image, made by `envparity lock` ...: do not edit.
+# envparity-lock-inputs: 0123
+--extra-index-url https://download.pytorch.org/whl/cu124
+Six==1.16.0 \\
+    --hash=sha256:aaaa \\
+    --hash=sha256:bbbb
+    # via -r requirements.in
+zope.interface==6.4 \\
+    --hash=sha256:cccc
+"""
+
+
+def test_parse_lock_reads_canonical_names_versions_and_hashes():
+    assert parse_lock(LOCK) == [
+        Pin("six", "1.16.0", frozenset({"aaaa", "bbbb"})),
+        Pin("zope-interface", "6.4", frozenset({"cccc"})),
+    ]
+
+
+def test_parse_lock_refuses_an_unpinned_line():
+    with pytest.raises(BuildError, match="not an exact name==version pin"):
+        parse_lock("six>=1.0 \\\n    --hash=sha256:aaaa\n")
+
+
+def test_stage_pins_add_the_stage_lock_only_for_that_stage():
+    files = {
+        "requirements.lock": LOCK.encode(),
+        "requirements.testing.lock": b"idna==3.10 \\\n    --hash=sha256:dddd\n",
+    }
+    assert [p.name for p in stage_pins(files, "production")] == ["six", "zope-interface"]
+    assert [p.name for p in stage_pins(files, "testing")] == ["six", "zope-interface", "idna"]
+    assert [p.name for p in all_pins(files)] == ["six", "zope-interface", "idna"]
+
+
+def test_compare_lists_every_difference_and_ignores_unlocked_venv_tools():
+    pins = parse_lock(LOCK)
+    found = {
+        "python": "3.11.2",
+        "prefix": "/opt/venv",
+        "dists": [
+            ["six", "1.17.0"],
+            ["pip", "23.0.1"],
+            ["setuptools", "66.1.1"],
+            ["Extra_Thing", "1.0"],
+        ],
+    }
+    assert compare("3.11.9", pins, found) == [
+        Difference("python", "3.11.9", "3.11.2"),
+        Difference("extra-thing", None, "1.0"),
+        Difference("six", "1.16.0", "1.17.0"),
+        Difference("zope-interface", "6.4", None),
+    ]
+
+
+def test_compare_checks_venv_tools_when_the_lock_pins_them_and_the_prefix():
+    pins = [Pin("pip", "24.0", frozenset())]
+    found = {"python": "3.11.2", "prefix": "/usr", "dists": [["pip", "23.0.1"]]}
+    assert compare("3.11.2", pins, found) == [
+        Difference("python prefix", "/opt/venv", "/usr"),
+        Difference("pip", "24.0", "23.0.1"),
+    ]
+
+
+def test_wheelhouse_files_choose_by_hash_not_by_name(tmp_path: Path):
+    good, other = b"wheel bytes", b"other bytes"
+    (tmp_path / "six-1.16.0-py3-none-any.whl").write_bytes(good)
+    (tmp_path / "unrelated-1.0-py3-none-any.whl").write_bytes(other)
+    pin = Pin("six", "1.16.0", frozenset({hashlib.sha256(good).hexdigest()}))
+    assert wheelhouse_files(tmp_path, [pin]) == {
+        "six-1.16.0-py3-none-any.whl": tmp_path / "six-1.16.0-py3-none-any.whl"
+    }
+    tampered = Pin("six", "1.16.0", frozenset({hashlib.sha256(b"x").hexdigest()}))
+    with pytest.raises(BuildError, match=r"no file for six==1\.16\.0 with a hash the lock allows"):
+        wheelhouse_files(tmp_path, [tampered])
+    with pytest.raises(BuildError, match="is not a directory"):
+        wheelhouse_files(tmp_path / "missing", [pin])
+
+
+def test_build_context_is_deterministic_and_holds_files_and_wheels(tmp_path: Path):
+    wheel = tmp_path / "six.whl"
+    wheel.write_bytes(b"w")
+    files = {"Dockerfile": b"FROM x\n", "requirements.lock": b"six==1 \\\n"}
+
+    def tar_bytes() -> bytes:
+        with build_context(files, {"six.whl": wheel}) as f:
+            return f.read()
+
+    first = tar_bytes()
+    wheel.touch()  # a new mtime on the host must not change the context
+    assert tar_bytes() == first
+    with build_context(files, {"six.whl": wheel}) as f, tarfile.open(fileobj=f) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert sorted(members) == [
+        "Dockerfile",
+        "requirements.lock",
+        "wheelhouse",
+        "wheelhouse/six.whl",
+    ]
+    assert {m.mtime for m in members.values()} == {0}
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("127.0.0.1:5000/demo:0.1.0-abc", ("127.0.0.1:5000/demo", ":", "0.1.0-abc")),
+        ("127.0.0.1:5000/demo", ("127.0.0.1:5000/demo", ":", "latest")),
+        ("demo:1", ("demo", ":", "1")),
+    ],
+)
+def test_split_tag_tells_a_port_from_a_tag(ref, expected):
+    assert _split_tag(ref) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "start"),
+    [
+        ("denied: requested access to the resource is denied", "push of r/x:1 denied by r"),
+        ("no basic auth credentials", "push of r/x:1 denied by r"),
+        (
+            'Get "http://r/v2/": dial tcp 127.0.0.1:5999: connect: connection refused',
+            "registry r unreachable while pushing r/x:1",
+        ),
+        ("blob upload invalid", "push of r/x:1 failed"),
+    ],
+)
+def test_push_errors_say_denied_or_unreachable(message, start):
+    assert _push_error("r/x:1", message).message.startswith(start)
+
+
+def test_cli_startup_does_not_import_docker():
+    code = (
+        "import sys, envparity.cli.main, envparity.build; "
+        "print(sorted(m for m in ('docker', 'pulumi', 'boto3', 'kubernetes') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_push_to_a_stage_without_registry_is_one_line(tmp_path: Path):
+    spec = tmp_path / "plain.yaml"
+    spec.write_text(
+        'envparity: 1\nname: plain\nversion: 0.1.0\npython: "3.11.2"\nos: debian12\n'
+        "python_packages: []\nstages:\n  production: {}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envparity.cli.main",
+            "build",
+            str(spec),
+            "--stage",
+            "production",
+            "--push",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"},
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: {spec}: stage production names no registry to push to "
+        "(hint: set stages.production.registry in the spec, e.g. 127.0.0.1:5000)\n"
+    )
+
+
+def test_push_without_stack_configs_fails_before_building(tmp_path: Path):
+    spec = tmp_path / "reg.yaml"
+    spec.write_text(
+        'envparity: 1\nname: reg\nversion: 0.1.0\npython: "3.11.2"\nos: debian12\n'
+        'python_packages: []\nstages:\n  production: {registry: "127.0.0.1:5000"}\n',
+        encoding="utf-8",
+    )
+    missing = tmp_path / "stacks"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envparity.cli.main",
+            "build",
+            str(spec),
+            "--stage",
+            "production",
+            "--push",
+            "--stacks",
+            str(missing),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"},  # never reached
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        f"error: {missing / 'Pulumi.production.yaml'} does not exist, so a pushed digest could "
+        "not be recorded (hint: "
+    )
+    assert done.stderr.count("\n") == 1
