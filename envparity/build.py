@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import tarfile
@@ -22,10 +21,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from packaging.utils import canonicalize_name
 
+from envparity.image_probe import ImageContents, ProbeError, probe_image
 from envparity.model import ResolvedStage
 
 WHEELHOUSE = "wheelhouse"  # the build-context folder the Dockerfile copies wheels from
@@ -38,12 +38,6 @@ BUILD_TIMEOUT = (
 )
 PING_TIMEOUT = 10
 
-# Runs inside the image (no network): what `python` on PATH is, and what is installed in it.
-PROBE = (
-    "import importlib.metadata as m, json, platform, sys\n"
-    "print(json.dumps({'python': platform.python_version(), 'prefix': sys.prefix,\n"
-    "  'dists': sorted([d.metadata['Name'], d.version] for d in m.distributions())}))\n"
-)
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The classic builder repeats the whole RUN line in its error; the step line already shows it.
@@ -379,51 +373,33 @@ def _base_ref(files: Mapping[str, bytes]) -> str | None:
 # --- verify -----------------------------------------------------------------------------------
 
 
-def probe(client, image: str) -> dict[str, Any]:
+def probe(client, image: str) -> ImageContents:
     """Run `image` once without network and report its Python, prefix and distributions."""
-    from docker.errors import APIError, ContainerError
+    from docker.errors import DockerException
 
     try:
-        out = client.containers.run(
-            image,
-            entrypoint=["python", "-c", PROBE],
-            command=[],
-            network_mode="none",
-            remove=True,
-            stdout=True,
-            stderr=False,
-        )
-    except ContainerError as exc:
-        stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
+        return probe_image(client, image)
+    except ProbeError as exc:
         raise BuildError(
-            f"cannot verify {image}: `python` in the image failed (exit {exc.exit_status})",
+            f"cannot verify {image}: {exc}",
             "the image's PATH must lead to the environment's python",
-            _clean(stderr)[-TAIL_LINES:],
+            [line for line in exc.stderr if line.strip()][-TAIL_LINES:],
         ) from None
-    except APIError as exc:
+    except DockerException as exc:
         raise BuildError(
             f"cannot verify {image}: {_reason(exc)}", "check the engine's log"
         ) from None
-    try:
-        return json.loads(out.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise BuildError(
-            f"cannot verify {image}: unexpected output {out[:200]!r}",
-            "does the image's entrypoint print to stdout?",
-        ) from None
 
 
-def compare(python: str, pins: Iterable[Pin], found: Mapping[str, Any]) -> list[Difference]:
+def compare(python: str, pins: Iterable[Pin], found: ImageContents) -> list[Difference]:
     """How the probed image differs from the spec's Python and the lock (empty: it matches)."""
     diffs: list[Difference] = []
-    if found["python"] != python:
-        diffs.append(Difference("python", python, found["python"]))
-    if found["prefix"] != VENV:
-        diffs.append(Difference("python prefix", VENV, found["prefix"]))
+    if found.python != python:
+        diffs.append(Difference("python", python, found.python))
+    if found.prefix != VENV:
+        diffs.append(Difference("python prefix", VENV, found.prefix))
     expected = {pin.name: pin.version for pin in pins}
-    installed: dict[str, str] = {}
-    for name, version in found["dists"]:
-        installed[canonicalize_name(name)] = version
+    installed = found.distributions
     for name in sorted(expected.keys() | installed.keys()):
         want, have = expected.get(name), installed.get(name)
         if want is None and name in VENV_TOOLS:

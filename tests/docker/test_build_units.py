@@ -24,6 +24,7 @@ from envparity.build import (
     stage_pins,
     wheelhouse_files,
 )
+from envparity.image_probe import ImageContents, ProbeError, parse_probe_output
 
 LOCK = """\
 # Lock for the shared image, made by `envparity lock` ...: do not edit.
@@ -62,16 +63,10 @@ def test_stage_pins_add_the_stage_lock_only_for_that_stage():
 
 def test_compare_lists_every_difference_and_ignores_unlocked_venv_tools():
     pins = parse_lock(LOCK)
-    found = {
-        "python": "3.11.2",
-        "prefix": "/opt/venv",
-        "dists": [
-            ["six", "1.17.0"],
-            ["pip", "23.0.1"],
-            ["setuptools", "66.1.1"],
-            ["Extra_Thing", "1.0"],
-        ],
-    }
+    found = parse_probe_output(
+        '{"python": "3.11.2", "prefix": "/opt/venv", "dists": [["six", "1.17.0"], '
+        '["pip", "23.0.1"], ["setuptools", "66.1.1"], ["Extra_Thing", "1.0"]]}'
+    )
     assert compare("3.11.9", pins, found) == [
         Difference("python", "3.11.9", "3.11.2"),
         Difference("extra-thing", None, "1.0"),
@@ -80,9 +75,14 @@ def test_compare_lists_every_difference_and_ignores_unlocked_venv_tools():
     ]
 
 
+def test_probe_output_that_is_not_the_probe_json_is_a_clean_error():
+    with pytest.raises(ProbeError, match="unexpected output"):
+        parse_probe_output("Welcome to the image\n")
+
+
 def test_compare_checks_venv_tools_when_the_lock_pins_them_and_the_prefix():
     pins = [Pin("pip", "24.0", frozenset())]
-    found = {"python": "3.11.2", "prefix": "/usr", "dists": [["pip", "23.0.1"]]}
+    found = ImageContents("3.11.2", "/usr", {"pip": "23.0.1"})
     assert compare("3.11.2", pins, found) == [
         Difference("python prefix", "/opt/venv", "/usr"),
         Difference("pip", "24.0", "23.0.1"),

@@ -6,20 +6,13 @@ its Python version and installed distributions.
 
 from __future__ import annotations
 
-import json
-
 from envparity.drift.engine import FINGERPRINT_LABEL, NAME_LABEL
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import ContainerFacts, DockerFacts, ImageFacts, Observation
+from envparity.image_probe import ProbeError, probe_image
 from envparity.model import ResolvedStage
 
 TARGET = "docker"
-# Runs inside the image: prints [python version, {name: version}] as JSON.
-PROBE = (
-    "import json, platform, importlib.metadata as m; "
-    "print(json.dumps([platform.python_version(), "
-    "{d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}]))"
-)
 
 
 def collect(
@@ -53,12 +46,14 @@ def collect(
     current = _current(facts, env.fingerprint)
     if current is not None:
         try:
-            python, dists = _probe(client, current.id, probe_timeout)
+            found = probe_image(client, current.id, probe_timeout)
             facts = [
-                ImageFacts(i.id, i.tags, i.created, i.labels, python, dists) if i is current else i
+                ImageFacts(i.id, i.tags, i.created, i.labels, found.python, found.distributions)
+                if i is current
+                else i
                 for i in facts
             ]
-        except (DockerException, ValueError) as exc:
+        except (DockerException, ProbeError) as exc:
             gaps.append(
                 Unchecked(
                     TARGET,
@@ -85,24 +80,6 @@ def _current(images: list[ImageFacts], fingerprint: str) -> ImageFacts | None:
     matching = [i for i in images if i.labels.get(FINGERPRINT_LABEL) == fingerprint]
     pool = matching or images
     return max(pool, key=lambda i: i.created) if pool else None
-
-
-def _probe(client, image_id: str, timeout: float) -> tuple[str, dict[str, str]]:
-    from packaging.utils import canonicalize_name
-
-    container = client.containers.create(
-        image_id, entrypoint=["python3", "-c", PROBE], network_mode="none", user="", labels={}
-    )
-    try:
-        container.start()
-        status = container.wait(timeout=timeout)
-        output = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-        if status.get("StatusCode") != 0:
-            raise ValueError(f"python3 exited {status.get('StatusCode')}")
-    finally:
-        container.remove(force=True)
-    python, dists = json.loads(output.strip().splitlines()[-1])
-    return python, {canonicalize_name(k): v for k, v in dists.items()}
 
 
 def _line(exc: Exception) -> str:
