@@ -48,6 +48,9 @@ def drift_command(env: ResolvedStage) -> list[str]:
         env.stage,
         "--target",
         "kubernetes",
+        # The stage's recorded image, mounted beside the spec: the digest to expect.
+        "--stacks",
+        SPEC_DIR,
         "--json",
     ]
 
@@ -57,6 +60,7 @@ class DriftJobArgs:
     env: ResolvedStage
     namespace: pulumi.Input[str]
     spec_text: str  # the spec file, mounted read-only for the job
+    stack_config_text: str  # Pulumi.<stage>.yaml holding only this env's recorded image
     schedule: str  # cron expression
     image: str  # an image with envparity installed
     # On AWS: the cluster and provider for the job's IAM role (EKS Pod Identity); None elsewhere.
@@ -83,7 +87,10 @@ class DriftJob(pulumi.ComponentResource):
         k8s.core.v1.ConfigMap(
             f"{name}-spec",
             metadata=meta("envparity-spec"),
-            data={f"{env.name}.yaml": args.spec_text},
+            data={
+                f"{env.name}.yaml": args.spec_text,
+                f"Pulumi.{env.stage}.yaml": args.stack_config_text,
+            },
             opts=child,
         )
         account = k8s.core.v1.ServiceAccount(

@@ -181,6 +181,7 @@ def _drift_job(
             item.env,
             namespace,
             item.spec_text,
+            sc.dump(item.env.stage, {sc.IMAGES: [str(item.recorded)] if item.recorded else []}),
             settings.drift_schedule,
             settings.drift_image,
             cluster_name,

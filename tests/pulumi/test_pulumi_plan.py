@@ -150,6 +150,17 @@ def test_drift_job_is_read_only(plans):
         assert command[:2] == ["envparity", "drift"]
         assert command[command.index("--target") + 1] == "kubernetes" and command[-1] == "--json"
         assert cron["schedule"] == "0 * * * *"
+        # The job reads the promoted digest from a stack config mounted beside the spec.
+        stacks = command[command.index("--stacks") + 1]
+        [mount] = cron["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        assert mount["mountPath"] == stacks
+        [data] = [
+            c.inputs["data"]
+            for c in p.of_type("kubernetes:core/v1:ConfigMap")
+            if c.inputs["metadata"]["name"] == "envparity-spec"
+        ]
+        stage = command[command.index("--stage") + 1]
+        assert "envparity:images" in data[f"Pulumi.{stage}.yaml"]
 
 
 def test_drift_iam_role_only_describes_lists_and_gets(plans):
