@@ -26,27 +26,15 @@ def load_spec(path: str | Path) -> Spec:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "no such file",
-                    file=name,
-                    hint="give the path of a spec, e.g. envspecs/train.yaml",
-                )
-            ]
+        raise _file_error(
+            name, "no such file", "give a spec file such as envspecs/train.yaml"
         ) from None
     except UnicodeDecodeError as exc:
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                    file=name,
-                    hint="save the spec as UTF-8",
-                )
-            ]
+        raise _file_error(
+            name, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save the spec as UTF-8"
         ) from None
     except OSError as exc:
-        raise SpecError([Diagnostic(f"cannot read: {exc.strerror}", file=name)]) from None
+        raise _file_error(name, f"cannot read: {exc.strerror}", "check its permissions") from None
     return parse_spec(text, name)
 
 
@@ -68,16 +56,11 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Like `load_spec`, from text; `file` names it in messages."""
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
-        raise SpecError(
-            [
-                Diagnostic(
-                    "a spec must be a YAML mapping of fields (envparity: 1, name: ...)",
-                    file=file,
-                    line=1,
-                    column=1,
-                    hint="see envspecs/ for examples, or run `envparity schema`",
-                )
-            ]
+        raise _file_error(
+            file,
+            "a spec must be a YAML mapping of fields (envparity: 1, name: ...)",
+            "see envspecs/ for examples, or run `envparity schema`",
+            at_start=True,
         )
     problems = check_schema(data, source.raw)
     if problems:
@@ -90,6 +73,12 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     if any(d.severity == "error" for d in problems):
         raise SpecError(problems)
     return replace(spec, warnings=tuple(problems))
+
+
+def _file_error(file: str, message: str, hint: str, *, at_start: bool = False) -> SpecError:
+    """An error about the file as a whole; `at_start` points at 1:1 of a file that was read."""
+    where = {"line": 1, "column": 1} if at_start else {}
+    return SpecError([Diagnostic(message, file=file, hint=hint, **where)])
 
 
 def parse_spec_unchecked(text: str, file: str) -> Spec:
