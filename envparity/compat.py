@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envparity import compat_tables as t
 from envparity.diagnostics import Diagnostic
 from envparity.model import Spec
-from envparity.requirements import name_of, pinned_version
+from envparity.requirements import name_of, parse, pinned_version
 
 DOCS = "docs/compatibility.md"
 
@@ -403,10 +402,7 @@ def _torch_for_gpu_hint(gpu: str, cap: tuple[int, int]) -> str:
 def _jax(spec: Spec) -> Iterator[Diagnostic]:
     sw = spec.software
     for index, text in enumerate(sw.python_packages):
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
+        req = parse(text)  # the loader has already checked and normalised every pin
         if canonicalize_name(req.name) != "jax":
             continue
         path = _item_path(spec, "python_packages", lambda raw: name_of(raw) == "jax", index)
@@ -447,10 +443,7 @@ def _jax(spec: Spec) -> Iterator[Diagnostic]:
 def _pinned(spec: Spec, project: str) -> tuple[tuple, Version] | None:
     """(path, version) of the exact pin of `project` in python_packages, or None."""
     for index, text in enumerate(spec.software.python_packages):
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
+        req = parse(text)  # the loader has already checked and normalised every pin
         pin = pinned_version(req) if canonicalize_name(req.name) == project else None
         if pin is None:
             continue
