@@ -54,19 +54,18 @@ def plan(
     invalid spec or stack config.
     """
     try:
-        from envparity.plan import PlanError
         from envparity.plan import plan as run_plan
     except ImportError as exc:  # the `pulumi` extra is not installed
         fail(
             f"plan needs the Pulumi SDK ({exc.name} is missing)", "pip install 'envparity[pulumi]'"
         )
-    from envparity.render.stack_config import StackConfigError
+    from envparity.diagnostics import UserError
 
     loaded = load_or_exit(specs)
     try:
         result = run_plan(loaded, stage, stacks)
-    except (PlanError, StackConfigError) as exc:
-        fail(getattr(exc, "message", str(exc)), getattr(exc, "hint", None))
+    except UserError as exc:  # PlanError, StackConfigError
+        fail(exc.message, exc.hint)
     sys.stderr.writelines(f"warning: {w}\n" for w in result.warnings)
     if json_out:
         print_json(result.to_json())

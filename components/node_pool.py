@@ -15,6 +15,7 @@ from envparity.components.metadata import (
 )
 
 from envparity import compat_tables
+from envparity.diagnostics import UserError
 from envparity.model import ResolvedStage
 
 # EKS AMI types per (GPU node?, CPU architecture). GPU ones must be in the compatibility
@@ -27,12 +28,8 @@ AMI_TYPES = {
 }
 
 
-class PlacementError(ValueError):
+class PlacementError(UserError):
     """The stage's instance type cannot be placed (a mistake in the spec or a gap in the tables)."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 @dataclass(frozen=True)

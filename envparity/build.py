@@ -25,6 +25,7 @@ from typing import IO
 
 from packaging.utils import canonicalize_name
 
+from envparity.diagnostics import UserError
 from envparity.image_probe import ImageContents, ProbeError, probe_image
 from envparity.model import ResolvedStage
 
@@ -53,16 +54,13 @@ KNOWN_REASONS = (
 BOOKKEEPING = re.compile(r"---> [0-9a-f]{12}$|---> Running in |Removing intermediate container ")
 
 
-class BuildError(Exception):
+class BuildError(UserError):
     """A build, verify or push that failed for a reason the user can act on: one line, a hint,
     and optionally the last lines of output that explain it."""
 
     def __init__(self, message: str, hint: str | None = None, output: Iterable[str] = ()) -> None:
-        super().__init__(message)
-        self.message, self.hint, self.output = message, hint, tuple(output)
-
-    def __str__(self) -> str:
-        return self.message + (f" (hint: {self.hint})" if self.hint else "")
+        super().__init__(message, hint)
+        self.output = tuple(output)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,17 @@ def dotted(path: Iterable) -> str:
     return out
 
 
+class UserError(Exception):
+    """A mistake the user can fix, outside a spec's text: one line and what to do about it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:
+        return self.message + (f" (hint: {self.hint})" if self.hint else "")
+
+
 @dataclass
 class SpecError(Exception):
     """Raised when a spec cannot be used; carries every diagnostic found, warnings included."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envparity.diagnostics import UserError
 from envparity.model import Spec
 from envparity.render import stack_config as sc
 
@@ -47,7 +48,7 @@ class Plan:
         return [r for r in self.resources if r.type == type_]
 
 
-class PlanError(Exception):
+class PlanError(UserError):
     """The program refused the stack (stale or wrong config, unplaceable stage): one line."""
 
 

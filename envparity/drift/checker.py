@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from envparity.diagnostics import UserError
 from envparity.drift import engine
 from envparity.drift.engine import Expectations, ExpectedNodePool
 from envparity.drift.findings import Result
@@ -18,12 +19,8 @@ from envparity.model import ResolvedStage, Spec
 LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
-class DriftSetupError(Exception):
+class DriftSetupError(UserError):
     """The check cannot start because of the user's input (exit 1): message and hint."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 @dataclass(frozen=True)

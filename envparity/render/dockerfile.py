@@ -22,6 +22,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from envparity.diagnostics import UserError
 from envparity.model import STAGES, Spec
 
 SYNTAX = "# syntax=docker/dockerfile:1"
@@ -57,16 +58,8 @@ IMAGE_REF = re.compile(
 )
 
 
-class RenderError(Exception):
+class RenderError(UserError):
     """A spec value the generators cannot express safely or do not know; one line plus a hint."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message + (f" (hint: {self.hint})" if self.hint else "")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from envparity import __version__
+from envparity.diagnostics import UserError
 from envparity.model import STAGES, ResolvedStage, Spec
 from envparity.render.files import write_atomic
 
@@ -54,12 +55,8 @@ HEADER = """\
 """
 
 
-class StackConfigError(ValueError):
+class StackConfigError(UserError):
     """A stack config that cannot be used: one line, with what to do."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 @dataclass(frozen=True)
