@@ -106,14 +106,14 @@ def promoted_digest(stacks_dir: Path, env: ResolvedStage) -> str | None:
         config = sc.read_stack_config(sc.stack_config_path(stacks_dir, env.stage))
     except sc.StackConfigError as exc:
         raise DriftSetupError(exc.message, exc.hint) from None
+    images = []
     for text in config.get(sc.IMAGES) or ():
         try:
-            ref = sc.ImageRef.parse(str(text))
+            images.append(sc.ImageRef.parse(str(text)))
         except sc.StackConfigError:
             continue  # `envparity plan` reports malformed records; here it only means "none"
-        if ref.name == env.name and ref.tag == env.image_tag:
-            return ref.digest
-    return None
+    ref = sc.recorded_image(images, env)
+    return ref.digest if ref else None
 
 
 def expected_node_pool(env: ResolvedStage) -> ExpectedNodePool | None:

@@ -111,8 +111,12 @@ class StackSettings:
         return self.stage != LOCAL
 
     def image_for(self, env: ResolvedStage) -> ImageRef | None:
-        """The recorded push of exactly this software (same name, same version-fingerprint tag)."""
-        return next((i for i in self.images if i.name == env.name and i.tag == env.image_tag), None)
+        return recorded_image(self.images, env)
+
+
+def recorded_image(images: Iterable[ImageRef], env: ResolvedStage) -> ImageRef | None:
+    """The recorded push of exactly this software (same name, same `image_tag`)."""
+    return next((i for i in images if i.name == env.name and i.tag == env.image_tag), None)
 
 
 def stack_config_path(stacks_dir: Path, stage: str) -> Path:
