@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pulumi
 from envparity.components.cluster import assume_role_policy
-from envparity.components.metadata import aws_tags, k8s_labels, k8s_metadata
 
 from envparity.model import ResolvedStage
+from envparity.names import aws_tags, k8s_labels, k8s_metadata
 
 READ_VERBS = ["get", "list", "watch"]
 # What the Kubernetes collector reads in the environment's namespace, and (cluster-wide) nodes.

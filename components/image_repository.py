@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 
 import pulumi
-from envparity.components.metadata import aws_tags
 
 from envparity.model import ResolvedStage
+from envparity.names import aws_tags
 
 # Keep the last 30 tagged images (a promoted digest stays referenced by its stage); drop
 # untagged layers after 14 days. Rule order matters to ECR: lower priority is applied first.

@@ -6,17 +6,17 @@ import math
 from dataclasses import dataclass
 
 import pulumi
-from envparity.components.metadata import (
+
+from envparity import compat_tables
+from envparity.diagnostics import UserError
+from envparity.model import ResolvedStage
+from envparity.names import (
     ENVIRONMENT_LABEL,
     GPU_PRODUCT_LABEL,
     GPU_RESOURCE,
     STAGE_KEY,
     aws_tags,
 )
-
-from envparity import compat_tables
-from envparity.diagnostics import UserError
-from envparity.model import ResolvedStage
 
 # EKS AMI types per (GPU node?, CPU architecture). GPU ones must be in the compatibility
 # table (which knows their end of support); the standard AL2023 ones carry no GPU driver.

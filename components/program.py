@@ -15,7 +15,6 @@ import pulumi
 from envparity.components.cluster import EksCluster, EksClusterArgs
 from envparity.components.drift_job import DriftJob, DriftJobArgs
 from envparity.components.image_repository import ImageRepository, ImageRepositoryArgs
-from envparity.components.metadata import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
 from envparity.components.node_pool import (
     GpuNodePool,
     GpuNodePoolArgs,
@@ -26,6 +25,7 @@ from envparity.components.workload import Workload, WorkloadArgs
 
 from envparity.diagnostics import SpecError
 from envparity.model import ResolvedStage
+from envparity.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
 from envparity.render import stack_config as sc
 
 

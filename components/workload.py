@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from envparity.components.metadata import GPU_RESOURCE, k8s_metadata, k8s_selector
 
 from envparity.model import ResolvedStage
+from envparity.names import GPU_RESOURCE, k8s_metadata, k8s_selector
 
 
 def secret_name(env: ResolvedStage) -> str:

@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 from envparity.diagnostics import UserError
 from envparity.image_probe import ImageContents, ProbeError, probe_image
 from envparity.model import ResolvedStage
+from envparity.names import image_labels
 
 WHEELHOUSE = "wheelhouse"  # the build-context folder the Dockerfile copies wheels from
 # What a virtualenv brings itself (ensurepip): checked only when the lock pins them.
@@ -409,11 +410,7 @@ def compare(python: str, pins: Iterable[Pin], found: ImageContents) -> list[Diff
 
 def compare_labels(env: ResolvedStage, labels: Mapping[str, str]) -> list[Difference]:
     """How the image's envparity labels differ from `env` (empty: they match)."""
-    expected = {
-        "io.envparity.name": env.name,
-        "io.envparity.version": env.version,
-        "io.envparity.fingerprint": env.fingerprint,
-    }
+    expected = image_labels(env.name, env.version, env.fingerprint)
     return [
         Difference(f"label {key}", value, labels.get(key))
         for key, value in expected.items()

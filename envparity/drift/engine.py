@@ -23,17 +23,18 @@ from envparity.drift.observed import (
     PulumiFacts,
 )
 from envparity.model import ResolvedStage
+from envparity.names import (
+    FINGERPRINT_KEY,
+    FINGERPRINT_LABEL,
+    GPU_RESOURCE,
+    NAME_KEY,
+    NAME_LABEL,
+    STAGE_KEY,
+    VERSION_LABEL,
+    k8s_selector_text,
+)
 from envparity.requirements import name_of, parse, pinned_version
 
-# The names envparity puts on what it creates (DESIGN.md); kept equal to components/metadata.py,
-# which cannot be imported here because the components import pulumi.
-NAME_LABEL = "io.envparity.name"
-VERSION_LABEL = "io.envparity.version"
-FINGERPRINT_LABEL = "io.envparity.fingerprint"
-FINGERPRINT_KEY = "envparity.io/fingerprint"
-STAGE_KEY = "envparity.io/stage"
-NAME_KEY = "envparity.io/name"
-GPU_RESOURCE = "nvidia.com/gpu"
 GFD_PRODUCT = "nvidia.com/gpu.product"
 # GPU Feature Discovery driver labels: current names first, then the deprecated ones.
 GFD_DRIVER_FULL = "nvidia.com/cuda.driver-version.full"
@@ -379,7 +380,7 @@ class _Prefixed:
 def compare_kubernetes(
     out: _Outcome, env: ResolvedStage, facts: KubernetesFacts, exp: Expectations
 ) -> None:
-    selector = f"app.kubernetes.io/name={env.name},{STAGE_KEY}={env.stage}"
+    selector = k8s_selector_text(env)
     up = f"pulumi up --stack {env.stage}"
     if facts.deployments is not None and not facts.deployments:
         out.differ(

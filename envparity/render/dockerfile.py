@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from envparity.diagnostics import UserError
 from envparity.model import STAGES, Spec
+from envparity.names import image_labels
 
 SYNTAX = "# syntax=docker/dockerfile:1"
 VENV = "/opt/venv"
@@ -235,9 +236,7 @@ def labels(spec: Spec) -> str:
     values = {
         "org.opencontainers.image.title": spec.name,
         "org.opencontainers.image.version": spec.version,
-        "io.envparity.name": spec.name,
-        "io.envparity.version": spec.version,
-        "io.envparity.fingerprint": spec.fingerprint,
+        **image_labels(spec.name, spec.version, spec.fingerprint),
     }
     if spec.description:
         # A label is one line: fold the description's line breaks and tabs into spaces.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from envparity.drift.engine import NAME_KEY, STAGE_KEY
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import AwsFacts, EcrImageFacts, NodeGroupFacts, Observation
 from envparity.model import ResolvedStage
+from envparity.names import NAME_KEY, STAGE_KEY
 
 TARGET = "aws"
 

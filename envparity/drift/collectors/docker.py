@@ -6,11 +6,11 @@ its Python version and installed distributions.
 
 from __future__ import annotations
 
-from envparity.drift.engine import FINGERPRINT_LABEL, NAME_LABEL
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import ContainerFacts, DockerFacts, ImageFacts, Observation
 from envparity.image_probe import ProbeError, probe_image
 from envparity.model import ResolvedStage
+from envparity.names import FINGERPRINT_LABEL, NAME_LABEL
 
 TARGET = "docker"
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from envparity.drift.collectors.retry import GaveUp, with_retries
-from envparity.drift.engine import GFD_PRODUCT, GPU_RESOURCE, STAGE_KEY, ExpectedNodePool
+from envparity.drift.engine import GFD_PRODUCT, ExpectedNodePool
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import (
     DeploymentFacts,
@@ -26,14 +26,14 @@ from envparity.drift.observed import (
     WorkloadContainer,
 )
 from envparity.model import ResolvedStage
+from envparity.names import GPU_RESOURCE, k8s_selector_text
 
 TARGET = "kubernetes"
 FORBIDDEN = "the API server denied the list:"
-ENVIRONMENT_LABEL = "envparity.io/environment"  # = components.metadata.ENVIRONMENT_LABEL
 
 
 def deployment_selector(env: ResolvedStage) -> str:
-    return f"app.kubernetes.io/name={env.name},{STAGE_KEY}={env.stage}"
+    return k8s_selector_text(env)
 
 
 def node_selector(env: ResolvedStage, pool: ExpectedNodePool | None) -> str:

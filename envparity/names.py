@@ -1,12 +1,18 @@
 """The names every created object carries (DESIGN.md, "Names on what it creates").
 
-The drift checker finds objects by these, so they are computed in one place.
+Images, stacks and the drift checker all use these, so they are written in one place.
 """
 
 from __future__ import annotations
 
 from envparity.model import ResolvedStage
 
+# Image labels (besides the OCI org.opencontainers.image.* ones).
+NAME_LABEL = "io.envparity.name"
+VERSION_LABEL = "io.envparity.version"
+FINGERPRINT_LABEL = "io.envparity.fingerprint"
+# Kubernetes labels and annotation, AWS tags.
+K8S_NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY = "envparity"
 FINGERPRINT_KEY = "envparity.io/fingerprint"
 STAGE_KEY = "envparity.io/stage"
@@ -17,6 +23,11 @@ ENVIRONMENT_LABEL = "envparity.io/environment"
 GPU_RESOURCE = "nvidia.com/gpu"  # the NVIDIA device plugin's extended resource and node taint key
 
 
+def image_labels(name: str, version: str, fingerprint: str) -> dict[str, str]:
+    """The envparity labels of an image built from a spec."""
+    return {NAME_LABEL: name, VERSION_LABEL: version, FINGERPRINT_LABEL: fingerprint}
+
+
 def aws_tags(env: ResolvedStage) -> dict[str, str]:
     """Tags on every AWS resource that accepts tags."""
     return {NAME_KEY: env.name, STAGE_KEY: env.stage, FINGERPRINT_KEY: env.fingerprint}
@@ -25,7 +36,7 @@ def aws_tags(env: ResolvedStage) -> dict[str, str]:
 def k8s_labels(env: ResolvedStage) -> dict[str, str]:
     """Labels on every Kubernetes object."""
     return {
-        "app.kubernetes.io/name": env.name,
+        K8S_NAME_LABEL: env.name,
         "app.kubernetes.io/version": env.version,
         "app.kubernetes.io/managed-by": MANAGED_BY,
         STAGE_KEY: env.stage,
@@ -34,7 +45,12 @@ def k8s_labels(env: ResolvedStage) -> dict[str, str]:
 
 def k8s_selector(env: ResolvedStage) -> dict[str, str]:
     """The immutable part of the labels: a Deployment's selector may not change with the version."""
-    return {"app.kubernetes.io/name": env.name, STAGE_KEY: env.stage}
+    return {K8S_NAME_LABEL: env.name, STAGE_KEY: env.stage}
+
+
+def k8s_selector_text(env: ResolvedStage) -> str:
+    """`k8s_selector` as a label selector for list calls."""
+    return ",".join(f"{key}={value}" for key, value in k8s_selector(env).items())
 
 
 def k8s_annotations(env: ResolvedStage) -> dict[str, str]:
