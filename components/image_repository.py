@@ -9,6 +9,7 @@ import pulumi
 
 from envparity.model import ResolvedStage
 from envparity.names import aws_tags
+from envparity.placement import ecr_repository_name
 
 # Keep the last 30 tagged images (a promoted digest stays referenced by its stage); drop
 # untagged layers after 14 days. Rule order matters to ECR: lower priority is applied first.
@@ -37,10 +38,7 @@ LIFECYCLE_POLICY = {
 
 @dataclass(frozen=True)
 class ImageRepositoryArgs:
-    env: ResolvedStage
-    # True: an ECR repository is created in the stage's AWS account. False: the stage names
-    # its own registry (or is local), and nothing is created.
-    managed: bool
+    env: ResolvedStage  # an ECR repository is created when the stage has one (placement.py)
     aws_provider: pulumi.ProviderResource | None = None
 
 
@@ -57,13 +55,14 @@ class ImageRepository(pulumi.ComponentResource):
     ) -> None:
         super().__init__("envparity:images:ImageRepository", name, None, opts)
         env = args.env
-        if args.managed:
+        repository_name = ecr_repository_name(env)
+        if repository_name is not None:
             import pulumi_aws as aws
 
             child = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
             repository = aws.ecr.Repository(
                 f"{name}-repository",
-                name=f"{env.stage}/{env.name}",  # per stage: images are promoted by digest
+                name=repository_name,
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration={"scan_on_push": True},
                 tags=aws_tags(env),

@@ -15,17 +15,13 @@ import pulumi
 from envparity.components.cluster import EksCluster, EksClusterArgs
 from envparity.components.drift_job import DriftJob, DriftJobArgs
 from envparity.components.image_repository import ImageRepository, ImageRepositoryArgs
-from envparity.components.node_pool import (
-    GpuNodePool,
-    GpuNodePoolArgs,
-    PlacementError,
-    node_pool_plan,
-)
+from envparity.components.node_pool import GpuNodePool, GpuNodePoolArgs
 from envparity.components.workload import Workload, WorkloadArgs
 
 from envparity.diagnostics import SpecError
 from envparity.model import ResolvedStage
 from envparity.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
+from envparity.placement import PlacementError, node_pool_plan
 from envparity.render import stack_config as sc
 
 
@@ -90,7 +86,7 @@ def _deploy_local(settings: sc.StackSettings, environments: list[Environment]) -
     provider = k8s.Provider("local-k8s", context=settings.kube_context)
     for item in environments:
         env = item.env
-        repository = ImageRepository(f"{env.name}-image", ImageRepositoryArgs(env, managed=False))
+        repository = ImageRepository(f"{env.name}-image", ImageRepositoryArgs(env))
         image = str(item.recorded) if item.recorded else _by_tag(item, repository.repository_url)
         opts = pulumi.ResourceOptions(providers=[provider])
         workload = Workload(env.name, WorkloadArgs(env, image), opts)
@@ -135,7 +131,7 @@ def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> 
 
         repository = ImageRepository(
             f"{env.name}-image",
-            ImageRepositoryArgs(env, managed=env.registry is None, aws_provider=provider),
+            ImageRepositoryArgs(env, aws_provider=provider),
         )
         image = str(item.recorded) if item.recorded else _by_tag(item, repository.repository_url)
         placement = node_pool_plan(env)

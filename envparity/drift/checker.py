@@ -15,6 +15,7 @@ from envparity.drift.engine import Expectations, ExpectedNodePool
 from envparity.drift.findings import Result
 from envparity.drift.observed import Observation
 from envparity.model import ResolvedStage, Spec
+from envparity.placement import PlacementError, ecr_repository_name, node_pool_plan
 
 LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
@@ -57,7 +58,7 @@ def _collect(
     if target == "aws":
         from envparity.drift.collectors import aws
 
-        repository = managed_repository(env)
+        repository = ecr_repository_name(env)
         return (
             aws.collect(env, repository, timeout=options.timeout),
             Expectations(
@@ -117,8 +118,6 @@ def promoted_digest(stacks_dir: Path, env: ResolvedStage) -> str | None:
 
 
 def expected_node_pool(env: ResolvedStage) -> ExpectedNodePool | None:
-    from envparity.components.node_pool import PlacementError, node_pool_plan
-
     try:
         plan = node_pool_plan(env)
     except PlacementError as exc:
@@ -128,8 +127,3 @@ def expected_node_pool(env: ResolvedStage) -> ExpectedNodePool | None:
     return ExpectedNodePool(
         plan.instance_type, plan.ami_type, plan.min_size, plan.max_size, dict(plan.labels)
     )
-
-
-def managed_repository(env: ResolvedStage) -> str | None:
-    """The ECR repository the stack creates (stages on AWS without their own registry)."""
-    return f"{env.stage}/{env.name}" if env.stage != "local" and env.registry is None else None

@@ -7,11 +7,11 @@ import dataclasses
 import pulumi
 import pytest
 from envparity.components.image_repository import ImageRepository, ImageRepositoryArgs
-from envparity.components.node_pool import PlacementError, node_pool_plan
 from envparity.components.workload import Workload, WorkloadArgs
 from pulumi.runtime import settings
 
 from envparity.model import NodeRange
+from envparity.placement import PlacementError, node_pool_plan
 from envparity.resolve import resolve
 from envparity.spec import load_spec
 from tests.pulumi.plan_helpers import ROOT
@@ -48,7 +48,7 @@ def test_workload_outputs_its_namespace(mocked):
 @pulumi.runtime.test
 def test_external_registry_creates_no_repository(mocked):
     resolved = dataclasses.replace(env(), registry="registry.example:5000")
-    repository = ImageRepository("serve-image", ImageRepositoryArgs(resolved, managed=False))
+    repository = ImageRepository("serve-image", ImageRepositoryArgs(resolved))
     return repository.repository_url.apply(lambda url: _check(url == "registry.example:5000/serve"))
 
 
