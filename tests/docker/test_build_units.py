@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tarfile
@@ -25,6 +24,7 @@ from envparity.build import (
     wheelhouse_files,
 )
 from envparity.image_probe import ImageContents, ProbeError, parse_probe_output
+from tests.docker.conftest import run_cli
 
 LOCK = """\
 # Lock for the shared image, made by `envparity lock` ...: do not edit.
@@ -171,21 +171,13 @@ def test_push_to_a_stage_without_registry_is_one_line(tmp_path: Path):
         "python_packages: []\nstages:\n  production: {}\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "envparity.cli.main",
-            "build",
-            str(spec),
-            "--stage",
-            "production",
-            "--push",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"},
+    done = run_cli(
+        "build",
+        str(spec),
+        "--stage",
+        "production",
+        "--push",
+        env={"DOCKER_HOST": "tcp://127.0.0.1:1"},
     )
     assert done.returncode == 1
     assert done.stderr == (
@@ -202,23 +194,15 @@ def test_push_without_stack_configs_fails_before_building(tmp_path: Path):
         encoding="utf-8",
     )
     missing = tmp_path / "stacks"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "envparity.cli.main",
-            "build",
-            str(spec),
-            "--stage",
-            "production",
-            "--push",
-            "--stacks",
-            str(missing),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"},  # never reached
+    done = run_cli(
+        "build",
+        str(spec),
+        "--stage",
+        "production",
+        "--push",
+        "--stacks",
+        str(missing),
+        env={"DOCKER_HOST": "tcp://127.0.0.1:1"},  # never reached
     )
     assert done.returncode == 1
     assert done.stderr.startswith(
