@@ -65,6 +65,7 @@ class SourceMap:
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise SpecError with file:line:col on any syntax problem."""
     source = SourceMap(file)
+    _check_encodable(text, file)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -82,19 +83,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
             ]
         ) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"character {exc.character!r} is not allowed in YAML",
-                    file=file,
-                    line=line,
-                    column=column,
-                    hint="remove it, or write it as an escape in a double-quoted string",
-                )
-            ]
-        ) from None
+        raise SpecError([_text_error(text, exc.position, exc.character, file)]) from None
     if node is None:
         return None, source
     builder = _Builder(source)
@@ -102,6 +91,30 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     if builder.errors:
         raise SpecError(builder.errors)
     return data, source
+
+
+def _check_encodable(text: str, file: str) -> None:
+    """Reject text that is not valid Unicode (a lone surrogate) with its position.
+
+    A file read as strict UTF-8 never holds one; text handed to `parse_spec` by a caller
+    may, and the YAML parser would fail on it with an encoding error instead of a message.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpecError([_text_error(text, exc.start, exc.object[exc.start], file)]) from None
+
+
+def _text_error(text: str, position: int, character: str, file: str) -> Diagnostic:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Diagnostic(
+        f"character {character!r} is not allowed in YAML",
+        file=file,
+        line=line,
+        column=column,
+        hint="remove it, or write it as an escape in a double-quoted string",
+    )
 
 
 class _Builder:

@@ -54,6 +54,28 @@ def test_missing_and_undecodable_files(tmp_path):
         load_spec(path)
 
 
+def test_an_encoded_surrogate_in_a_file_is_not_utf8(tmp_path):
+    """What a user can reach: strict UTF-8 decoding refuses an encoded lone surrogate."""
+    path = tmp_path / "surrogate.yaml"
+    path.write_bytes(b"name: a\xed\xa0\x80b\n")
+    with pytest.raises(SpecError, match=r"not UTF-8 text \(invalid continuation byte at byte 7\)"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("\ud800", 1, 1), ("envparity: 1\nname: a\udfffb\n", 2, 8), ("a: '\udc80'", 1, 5)],
+)
+def test_text_that_is_not_unicode_is_a_positioned_error(text, line, column):
+    """A caller's str may hold a lone surrogate; it is one located error, not a crash."""
+    with pytest.raises(SpecError) as info:
+        load_yaml(text, "given.yaml")
+    (problem,) = info.value.diagnostics
+    assert (problem.file, problem.line, problem.column) == ("given.yaml", line, column)
+    surrogate = next(c for c in text if "\ud800" <= c <= "\udfff")
+    assert problem.message == f"character {surrogate!r} is not allowed in YAML"
+
+
 def test_names_are_unique_across_specs(tmp_path, root):
     copy = tmp_path / "again.yaml"
     copy.write_text((root / "envspecs" / "train.yaml").read_text())
