@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from envparity import compat, compat_tables, requirements
+from envparity import compat, compat_tables, knowledge, requirements
 from envparity.diagnostics import Diagnostic, SpecError
 from envparity.fingerprint import fingerprint
 from envparity.model import STAGES, NodeRange, Run, Software, Spec, Stage, frozen_map
@@ -23,6 +23,7 @@ from envparity.yamlsource import SourceMap, load_yaml
 def load_spec(path: str | Path) -> Spec:
     """Load, validate and normalise one spec file; raise SpecError with every problem found."""
     name = str(path)
+    knowledge.use_directory(Path(path).parent)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:

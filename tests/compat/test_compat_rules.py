@@ -96,7 +96,7 @@ INVALID = [
     (
         "gpus without cuda",
         edit(C, "os: debian12\n", "os: debian12\ngpus: [L4]\n"),
-        "gpus lists L4 but cuda is not set",
+        "gpus lists L4 but the environment has no CUDA",
         r"^gpus:",
         "error",
     ),
@@ -111,29 +111,29 @@ INVALID = [
     (
         "cudnn 8 with 12.4.1",
         edit(G, 'cudnn: "9"', 'cudnn: "8"'),
-        "no official nvidia/cuda image has cuDNN 8 with CUDA 12.4.1 on ubuntu22.04",
+        "nvidia/cuda has no cuDNN 8 runtime tag for CUDA 12.4.1 on ubuntu22.04",
         r"^cudnn:",
         "error",
     ),
     (
         "no 12.4.1 image on ubuntu24.04",
         edit(G, "os: ubuntu22.04", "os: ubuntu24.04"),
-        "no official nvidia/cuda image is known for CUDA 12.4.1 on ubuntu24.04",
+        "nvidia/cuda has no tag 12.4.1-runtime-ubuntu24.04; nearest: 12.5.1-runtime-ubuntu24.04",
         r"^os:",
         "error",
     ),
     (
         "GPU env on debian",
         edit(G, "os: ubuntu22.04", "os: debian12"),
-        "no official nvidia/cuda image is known for CUDA 12.4.1 on debian12",
+        "nvidia/cuda has no tag 12.4.1-runtime-debian12",
         r"^os:",
         "error",
     ),
     (
-        "12.8.1 has no image anywhere",
-        edits(G, *cuda("12.8.1"), ("torch==2.4.1+cu124", "torch==2.7.1+cu128")),
-        "no official nvidia/cuda image is known for CUDA 12.8.1 on ubuntu22.04",
-        r"^os:",
+        "12.7.0 does not exist",
+        edits(G, *cuda("12.7.0"), ("torch==2.4.1+cu124", "torch==2.7.1+cu128")),
+        "CUDA 12.7.0 is not known to envparity",
+        r"^cuda:",
         "error",
     ),
     # stages: instance types
@@ -253,18 +253,39 @@ INVALID = [
         "error",
     ),
     (
-        "torch build not known",
+        "torch from PyPI bundles another CUDA",
         edit(G, "torch==2.4.1+cu124", "torch==2.4.1"),
-        "the CUDA build of torch 2.4.1 is not known to envparity",
+        "torch 2.4.1 (PyPI default build cu121) bundles CUDA 12.1 while cuda is 12.4.1",
         r"^  - torch==2.4.1$",
         "warning",
     ),
     (
-        "torch minor not known",
-        edit(G, "torch==2.4.1+cu124", "torch==2.13.0+cu130"),
-        "torch 2.13 is not known to envparity",
-        r"torch==2.13.0",
+        "torch newer than the snapshot",
+        edit(G, "torch==2.4.1+cu124", "torch==2.15.0+cu124"),
+        "torch 2.15.0 is newer than the knowledge snapshot (newest known: 2.14.0)",
+        r"torch==2.15.0",
         "warning",
+    ),
+    (
+        "torch release that does not exist",
+        edit(G, "torch==2.4.1+cu124", "torch==2.4.0.post9+cu124"),
+        "torch 2.4.0.post9 is not a release on the package indexes",
+        r"torch==2.4.0.post9",
+        "error",
+    ),
+    (
+        "torch without a wheel for the Python",
+        edits(G, ("torch==2.4.1+cu124", "torch==2.0.1+cu118"), ('"3.11.9"', '"3.12.7"')),
+        "torch 2.0.1 has no wheel for Python 3.12 (cp312); it has cp38 to cp311",
+        r"torch==2.0.1",
+        "error",
+    ),
+    (
+        "torch 2.10 from the cu118 index",
+        edits(G, ("torch==2.4.1+cu124", "torch==2.10.0"), ("os: ubuntu22.04\n", "os: ubuntu22.04\npackage_indexes: [https://download.pytorch.org/whl/cu118]\n")),
+        "torch 2.10.0 has no cu118 build on download.pytorch.org (its builds: cpu, cu126, cu128, cu130)",
+        r"torch==2.10.0",
+        "error",
     ),
     # jax[cudaNN]
     (
@@ -437,13 +458,11 @@ def test_hints_say_what_is_right(load):
     )
     assert old.find("H100-80GB (sm_90)").hint == 'use cuda 11.8 or newer (e.g. cuda: "11.8.0")'
     unknown = load(edit(G, 'cuda: "12.4.1"', 'cuda: "12.4.2"')).find("not known")
-    assert "12.4.0, 12.4.1" in unknown.hint
+    assert unknown.hint.startswith('use a release that exists: cuda: "12.4.1"')
     blackwell = load(edits(G, *cuda("12.8.1"), gpus("B200"), BASE_IMAGE, STAGES_GPU_ONLY_LOCAL))
     assert "torch 2.7 with cu128" in blackwell.find("cannot target B200").hint
-    image = load(edit(G, "os: ubuntu22.04", "os: ubuntu24.04")).find(
-        "no official nvidia/cuda image"
-    )
-    assert image.hint == "use os: ubuntu22.04 (it has CUDA 12.4.1 images), or set base_image"
+    image = load(edit(G, "os: ubuntu22.04", "os: ubuntu24.04")).find("nvidia/cuda has no tag")
+    assert image.hint == "use os: ubuntu22.04 (it has nvidia/cuda:12.4.1-runtime-ubuntu22.04)"
     size = load(edit(G, "instance_type: p5.48xlarge", "instance_type: p5.4xlarge")).find(
         "p5.4xlarge has 1"
     )

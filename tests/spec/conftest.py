@@ -31,8 +31,8 @@ run:
   command: [python, -m, app]
   port: 8080
   gpus: 1
-  cpu: "4"
-  memory: 16Gi
+  cpu: "3"
+  memory: 12Gi
 stages:
   local:
     gpus: 0

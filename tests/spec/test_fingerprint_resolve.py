@@ -37,7 +37,7 @@ SAME_SOFTWARE = [
     ),
     ("name spelling", edit(GPU_SPEC, "  - numpy==1.26.4", "  - NumPy == 1.26.4")),
     ("stage change", edit(GPU_SPEC, "replicas: 3", "replicas: 5")),
-    ("run change", edit(GPU_SPEC, "memory: 16Gi", "memory: 32Gi")),
+    ("run change", edit(GPU_SPEC, "memory: 12Gi", "memory: 8Gi")),
     ("flow vs block style", edit(GPU_SPEC, "gpus: [A10G, L4]", "gpus:\n  - L4\n  - A10G")),
 ]
 
@@ -70,7 +70,7 @@ def test_resolve_applies_stage_overrides_only():
     local, prod = resolve(spec, "local"), resolve(spec, "production")
     assert (local.gpus_per_replica, local.replicas, local.instance_type) == (0, 1, None)
     assert (prod.gpus_per_replica, prod.replicas, prod.instance_type) == (1, 3, "g6.xlarge")
-    assert (prod.cpu, prod.memory, prod.nodes.min, prod.nodes.max) == ("4", "16Gi", 3, 6)
+    assert (prod.cpu, prod.memory, prod.nodes.min, prod.nodes.max) == ("3", "12Gi", 3, 6)
     assert dict(prod.runtime_env) == {"LOG_LEVEL": "info"} and prod.secrets == ("API_TOKEN",)
     assert local.software is prod.software and local.fingerprint == prod.fingerprint
     assert prod.image_ref == f"serve:1.0.0-{spec.fingerprint[:12]}"
