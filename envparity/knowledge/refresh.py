@@ -356,16 +356,25 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
         "torch_build_arches",
         "torch_pypi_default",
     )
+    wheels = sorted(
+        readings.wheels.values(),
+        key=lambda r: (r["project"], version_key(r["version"]), r["build"]),
+    )
+    entries = [
+        *(row for key in curated_keys for row in curated[key]),
+        *curated["aws_gpu_names"],
+        *wheels,
+        *instances.values(),
+        *(row for rows in images.values() for row in rows),
+    ]
+    cited = {source for row in entries for source in row["sources"]}
     return {
         "format": FORMAT,
         "generated": read_on,
-        "sources": dict(sorted(described.items())),
+        "sources": {k: v for k, v in sorted(described.items()) if k in cited},
         **{key: curated[key] for key in curated_keys},
         "images": dict(sorted(images.items())),
-        "wheels": sorted(
-            readings.wheels.values(),
-            key=lambda r: (r["project"], version_key(r["version"]), r["build"]),
-        ),
+        "wheels": wheels,
         "instance_types": sorted(instances.values(), key=lambda r: r["name"]),
     }
 

@@ -2,91 +2,72 @@
 
 from __future__ import annotations
 
-import ast
-import io
+import json
 import re
 import subprocess
 import sys
-import tokenize
-from pathlib import Path
 
 import pytest
 
 from envparity import compat_tables as t
+from envparity.knowledge import PACKAGED, version_key
+from envparity.knowledge.refresh import CURATED as CURATED_FILE
 
-SOURCE = Path(t.__file__).read_text(encoding="utf-8")
-TABLES = (
-    "CUDA_MIN_DRIVER",
-    "CUDA_MINOR_COMPAT_DRIVER",
-    "GPUS",
-    "ARCH_SUPPORT",
-    "INSTANCE_TYPES",
-    "EKS_GPU_AMI_TYPES",
-    "TORCH_CUDA_BUILDS",
-    "TORCH_PYPI_DEFAULT_BUILD",
-    "TORCH_BUILD_ARCHES",
-    "JAX_CUDA_EXTRAS",
-    "NVIDIA_CUDA_IMAGES",
-    "CUDNN_MARKER_MAJOR",
+SNAPSHOT = json.loads(PACKAGED.read_text(encoding="utf-8"))
+CURATED = json.loads(CURATED_FILE.read_text(encoding="utf-8"))
+CITED = (
+    "cuda_drivers",
+    "cuda_minor_compat",
+    "gpus",
+    "arch_support",
+    "eks_gpu_ami_types",
+    "jax_cuda_extras",
+    "cudnn_markers",
+    "torch_build_arches",
+    "torch_pypi_default",
+    "wheels",
+    "instance_types",
 )
 
 
-def _table_rows() -> list[tuple[str, int, int]]:
-    """(table, first line, last line) of every row of every table, nested image rows included."""
-    rows = []
-    for node in ast.parse(SOURCE).body:
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and node.target.id in TABLES
-        ):
-            assert isinstance(node.value, ast.Dict), node.target.id
-            for key, value in zip(node.value.keys, node.value.values, strict=True):
-                if isinstance(value, ast.Dict):  # NVIDIA_CUDA_IMAGES: os -> {cuda: marker}
-                    rows += [
-                        (node.target.id, k.lineno, v.end_lineno)
-                        for k, v in zip(value.keys, value.values, strict=True)
-                    ]
-                else:
-                    rows.append((node.target.id, key.lineno, value.end_lineno))
-    return rows
+def _rows(document: dict):
+    for kind in CITED:
+        for row in document[kind]:
+            yield kind, row
+    for repository, rows in document["images"].items():
+        for row in rows:
+            yield repository, row
 
 
-def _comments() -> dict[int, str]:
-    tokens = tokenize.generate_tokens(io.StringIO(SOURCE).readline)
-    return {tok.start[0]: tok.string for tok in tokens if tok.type == tokenize.COMMENT}
+def test_every_entry_cites_a_known_source():
+    for kind, row in _rows(SNAPSHOT):
+        assert row["sources"], f"{kind} entry {row} names no source"
+        unknown = [s for s in row["sources"] if s not in SNAPSHOT["sources"]]
+        assert not unknown, f"{kind} entry {row} cites unknown sources {unknown}"
 
 
-def test_every_table_row_cites_a_known_source():
-    comments, rows = _comments(), _table_rows()
-    assert {name for name, _, _ in rows} == set(TABLES)
-    for table, first, last in rows:
-        cited = [
-            comments[n] for n in range(first, last + 1) if n in comments and "src:" in comments[n]
-        ]
-        assert cited, f"{table} row at line {first} has no '# src:' comment"
-        keys = re.split(r"[,\s]+", cited[0].split("src:", 1)[1].strip())
-        assert keys and all(k in t.SOURCES for k in keys), (
-            f"line {first}: unknown source in {cited[0]!r}"
-        )
+def test_every_source_says_where_and_when_and_is_used():
+    used = {s for _, row in _rows(SNAPSHOT) for s in row["sources"]}
+    used |= {s for row in CURATED["aws_gpu_names"] for s in row["sources"]}
+    for key, source in SNAPSHOT["sources"].items():
+        assert source.get("url") and source.get("read"), key
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source["read"]), key
+        assert key in used, f"source {key} is cited by no entry"
 
 
-def test_every_source_has_a_title_and_url_and_is_used():
-    used = {
-        k
-        for line in _comments().values()
-        if "src:" in line
-        for k in re.split(r"[,\s]+", line.split("src:", 1)[1].strip())
-    }
-    for key, (title, url) in t.SOURCES.items():
-        assert title and url.startswith("https://"), key
-        assert key in used, f"source {key} is cited by no row"
+def test_snapshot_is_sorted_and_regenerable():
+    """The packaged file is what the generator writes: sorted keys, sorted entries."""
+    text = PACKAGED.read_text(encoding="utf-8")
+    assert text == json.dumps(SNAPSHOT, indent=1, sort_keys=True) + "\n"
+    wheels = [(r["project"], version_key(r["version"]), r["build"]) for r in SNAPSHOT["wheels"]]
+    assert wheels == sorted(wheels)
+    tags = [r["tag"] for r in SNAPSHOT["images"]["nvidia/cuda"]]
+    assert tags == sorted(tags)
 
 
 def test_cuda_releases_are_sorted_and_floors_never_fall():
-    releases = list(t.CUDA_MIN_DRIVER)
-    assert releases == sorted(releases, key=t.parse_version)
-    floors = [t.parse_version(d) for d in t.CUDA_MIN_DRIVER.values()]
+    releases = t.table3_releases()
+    floors = [t.parse_version(t.min_driver_for_cuda(c)) for c in releases]
     assert all(v is not None and len(v) in (2, 3) for v in floors)
     assert floors == sorted(floors), "a newer CUDA release must not need an older driver"
     for cuda in releases:
@@ -94,59 +75,75 @@ def test_cuda_releases_are_sorted_and_floors_never_fall():
         if t.cuda_minor(cuda) == (11, 0):
             continue  # 11.0 shipped before the 11.x minor-compat floor existed (NVIDIA's note)
         major = t.cuda_minor(cuda)[0]
-        assert t.driver_at_least(t.CUDA_MIN_DRIVER[cuda], t.CUDA_MINOR_COMPAT_DRIVER[major]), cuda
+        assert t.driver_at_least(t.min_driver_for_cuda(cuda), t.minor_compat_driver(major)), cuda
+    assert "13.2.2" in releases  # Table 3 through 13.2 Update 2
 
 
 def test_gpus_instances_and_arches_agree():
-    for name, info in t.GPUS.items():
-        assert info.capability in t.ARCH_SUPPORT, f"{name}: no CUDA range for {info.capability}"
+    for name in t.gpu_products():
+        info = t.gpu_info(name)
+        assert t.arch_support(info.capability), f"{name}: no CUDA range for {info.capability}"
         assert all(" " not in label for label in info.gfd_products), name
-    for itype, info in t.INSTANCE_TYPES.items():
+    for itype, info in t.instance_types().items():
         assert re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", itype), itype
         assert info.arch in ("x86_64", "arm64"), itype
         assert (info.gpu is None) == (info.gpu_count == 0), itype
-        assert info.gpu is None or info.gpu in t.GPUS, f"{itype}: {info.gpu} is not in GPUS"
-    for cap, support in t.ARCH_SUPPORT.items():
-        assert support.dropped_in is None or support.first_cuda < support.dropped_in, cap
-    for ami, info in t.EKS_GPU_AMI_TYPES.items():
-        assert info.arch in ("x86_64", "arm64"), ami
+        assert info.gpu is None or t.gpu_info(info.gpu), f"{itype}: {info.gpu} is not a GPU"
+        assert info.vcpus > 0 and info.memory_mib > 0 and info.max_pods > 2, itype
+    for row in SNAPSHOT["arch_support"]:
+        assert row["dropped_in"] is None or version_key(row["first_cuda"]) < version_key(
+            row["dropped_in"]
+        )
+
+
+def test_gpu_families_of_the_facts_are_covered():
+    """Every GPU family of FACTS.md that the snapshot has GPU facts for, with vCPU and memory."""
+    families = {name.split(".", 1)[0] for name in t.instance_types()}
+    for family in ("p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300"):
+        assert family in families, family
+    for family in ("g4dn", "g5", "g6", "gr6", "g6e", "g7e"):
+        assert family in families, family
+    assert t.instance_info("g5.xlarge").vcpus == 4
+    assert t.instance_info("g5.xlarge").memory_mib == 16384
 
 
 def test_device_names_map_to_one_product():
-    names = [(n, p) for p, i in t.GPUS.items() for n in (*i.nvml_names, *i.gfd_products)]
+    names = [
+        (n, p)
+        for p in t.gpu_products()
+        for n in (*t.gpu_info(p).nvml_names, *t.gpu_info(p).gfd_products)
+    ]
     assert len({n for n, _ in names}) == len(names), "a device name belongs to two products"
     for name, product in names:
         assert t.gpu_for_device_name(name) == product
 
 
-def test_torch_tables_agree():
-    for minor, builds in t.TORCH_CUDA_BUILDS.items():
+def test_torch_data_agrees():
+    for minor in t.torch_minors():
         assert re.fullmatch(r"\d+\.\d+", minor)
-        assert all(t.build_cuda(b) for b in builds), minor
-    for minor, build in t.TORCH_PYPI_DEFAULT_BUILD.items():
-        assert build in t.TORCH_CUDA_BUILDS[minor]
-    for (minor, build), arches in t.TORCH_BUILD_ARCHES.items():
-        assert build in t.TORCH_CUDA_BUILDS[minor]
-        built_with = ".".join(map(str, t.build_cuda(build)))
-        assert all(
-            t.cuda_supports_capability(built_with, a) is not False
-            for a in arches
-            if a in t.ARCH_SUPPORT
-        ), (minor, build)
+    for row in SNAPSHOT["torch_pypi_default"]:
+        assert t.build_cuda(row["build"]), row
+    for row in SNAPSHOT["torch_build_arches"]:
+        assert row["build"] in (t.torch_builds(row["torch"]) or ()), row
+    for row in SNAPSHOT["wheels"]:
+        assert row["build"] in ("cpu", "pypi") or t.build_cuda(row["build"]), row
+        assert row["pythons"] is None or all(re.fullmatch(r"cp3\d+t?", p) for p in row["pythons"])
 
 
-def test_image_table_agrees():
-    for os, by_cuda in t.NVIDIA_CUDA_IMAGES.items():
-        assert os in t.UBUNTU_LTS
-        assert list(by_cuda) == sorted(by_cuda, key=t.parse_version), os
-        assert all(m is None or m in t.CUDNN_MARKER_MAJOR for m in by_cuda.values()), os
+def test_image_tags_parse():
+    for tag in t.image_tags():
+        cuda, *middle, os = tag.split("-")
+        assert os in t.UBUNTU_LTS and version_key(cuda) >= (11, 0), tag
+        assert middle[-1] in t.FLAVORS, tag
+        assert len(middle) == 1 or t.cudnn_major(middle[0]), tag
 
 
 # --- lookups -----------------------------------------------------------------------------
 def test_driver_floors_are_exact_never_interpolated():
     assert t.min_driver_for_cuda("12.4.1") == "550.54.15"
     assert t.min_driver_for_cuda("12.8.0") == "570.26"
-    assert t.min_driver_for_cuda("12.4.2") is None
+    assert t.min_driver_for_cuda("12.4.2") is None  # no such release
+    assert t.min_driver_for_cuda("12.3.2") == "545.23.08"  # exists, no Table 3 row: 12.3.1's
     assert t.min_driver_for_cuda("12.7.0") is None
     assert t.min_driver_for_cuda("12.4") is None
     assert t.min_driver_for_cuda_minor((12, 4)) == "550.54.14"
@@ -216,31 +213,32 @@ def test_lookups_by_name():
     assert t.gpu_for_device_name("NVIDIA-A10G") == "A10G"
     assert t.gpu_for_device_name("NVIDIA-A10") == "A10"
     assert t.gpu_for_device_name("NVIDIA GeForce RTX 3090") is None
-    assert t.instance_info("p5.48xlarge") == t.InstanceInfo("H100-80GB", 8, "x86_64")
-    assert t.instance_info("m6i.large") == t.InstanceInfo(None, 0, "x86_64")
+    p5 = t.instance_info("p5.48xlarge")
+    assert (p5.gpu, p5.gpu_count, p5.arch, p5.vcpus) == ("H100-80GB", 8, "x86_64", 192)
+    m6i = t.instance_info("m6i.large")
+    assert (m6i.gpu, m6i.gpu_count, m6i.arch, m6i.vcpus) == (None, 0, "x86_64", 2)
     assert t.instance_info("p5.96xlarge") is None
     assert t.eks_gpu_ami_type("AL2_x86_64_GPU").end_of_support == "2025-11-26"
     assert t.eks_gpu_ami_type("AL2023_x86_64_NVIDIA").end_of_support is None
     assert t.torch_builds("2.4") == ("cu118", "cu121", "cu124")
-    assert t.torch_builds("2.13") is None
-    assert (
-        t.torch_pypi_default_build("2.8") == "cu128" and t.torch_pypi_default_build("2.4") is None
-    )
+    assert t.torch_builds("2.15") is None
+    assert t.torch_pypi_default_build("2.8") == "cu128"
+    assert t.torch_pypi_default_build("1.13") is None
     assert t.build_cuda("cu118") == (11, 8) and t.build_cuda("cu130") == (13, 0)
     assert t.build_cuda("cpu") is None and t.build_cuda("rocm6.1") is None
     assert t.jax_cuda_major("cuda12") == 12 and t.jax_cuda_major("cuda11") is None
     assert t.minor_compat_driver(11) == "450.80.02" and t.minor_compat_driver(10) is None
 
 
-def test_importing_the_tables_reads_nothing_and_pulls_in_no_parser():
+def test_importing_the_lookups_reads_nothing_until_asked():
     probe = (
-        "import sys, builtins\n"
-        "opened = []\n"
-        "real = builtins.open\n"
-        "builtins.open = lambda *a, **k: opened.append(a[0]) or real(*a, **k)\n"
-        "import envparity.compat_tables\n"
-        "heavy = sorted({'yaml', 'json', 'jsonschema', 'packaging'} & set(sys.modules))\n"
-        "print(opened, heavy)\n"
+        "import sys\n"
+        "import envparity.compat_tables as t\n"
+        "from envparity import knowledge\n"
+        "before = knowledge._load.cache_info().currsize\n"
+        "heavy = sorted({'yaml', 'jsonschema', 'boto3', 'urllib.request'} & set(sys.modules))\n"
+        "t.min_driver_for_cuda('12.4.1'); t.min_driver_for_cuda('12.8.1')\n"
+        "print(before, heavy, knowledge._load.cache_info().currsize)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[] []", out.stdout
+    assert out.stdout.strip() == "0 [] 1", out.stdout
