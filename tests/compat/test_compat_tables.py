@@ -85,7 +85,7 @@ def test_gpus_instances_and_arches_agree():
         assert t.arch_support(info.capability), f"{name}: no CUDA range for {info.capability}"
         assert all(" " not in label for label in info.gfd_products), name
     for itype, info in t.instance_types().items():
-        assert re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", itype), itype
+        assert re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9-]+", itype), itype
         assert info.arch in ("x86_64", "arm64"), itype
         assert (info.gpu is None) == (info.gpu_count == 0), itype
         assert info.gpu is None or t.gpu_info(info.gpu), f"{itype}: {info.gpu} is not a GPU"
