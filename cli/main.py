@@ -40,16 +40,21 @@ COMMANDS = [
 for _name, _target in COMMANDS:
     _module, _function = _target.split(":")
     app.command(_name)(getattr(importlib.import_module(f"envparity.cli.{_module}"), _function))
+app.add_typer(importlib.import_module("envparity.cli.knowledge").app, name="knowledge")
 
 
 def main() -> None:
     """Console-script entry: user mistakes exit cleanly; set ENVPARITY_DEBUG=1 for tracebacks."""
     from envparity.diagnostics import SpecError
+    from envparity.knowledge import KnowledgeError
 
     try:
         app(standalone_mode=True)
     except SpecError as exc:
         sys.stderr.write(str(exc) + "\n")
+        sys.exit(1)
+    except KnowledgeError as exc:
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -61,7 +61,8 @@ class _Server:
 
 
 class SimpleIndex(_Server):
-    """`pages[(prefix, project)]` is the HTML served at /<prefix>/<project>/."""
+    """`pages[(prefix, project)]` is served at /<prefix>/<project>/: PEP 691 JSON when it
+    starts with '{', else PEP 503 HTML."""
 
     def __init__(self, pages: dict[tuple[str, str], str]):
         super().__init__()
@@ -73,7 +74,8 @@ class SimpleIndex(_Server):
         if page is None:
             self.send(request, 404, b"not found", {"Content-Type": "text/plain"})
             return
-        self.send(request, 200, page.encode(), {"Content-Type": "text/html"})
+        kind = "application/vnd.pypi.simple.v1+json" if page.startswith("{") else "text/html"
+        self.send(request, 200, page.encode(), {"Content-Type": kind})
 
 
 class TagRegistry(_Server):

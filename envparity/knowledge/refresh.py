@@ -55,7 +55,7 @@ class Source:
 @dataclass
 class Readings:
     wheels: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    tags: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # repo -> tag -> sources
+    tags: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # image -> tag -> ids
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -208,12 +208,13 @@ _CUDA_TAG = re.compile(
 _PYTHON_TAG = re.compile(r"^\d+\.\d+\.\d+-slim-[a-z]+$")
 
 
-def keep_tag(repository: str, tag: str) -> bool:
-    """nvidia/cuda: CUDA >= 11.0 on Ubuntu 20.04/22.04/24.04; python: X.Y.Z-slim-<debian>."""
-    if repository.endswith("python"):
-        return bool(_PYTHON_TAG.match(tag))
+def image_of(tag: str) -> str | None:
+    """Which image list a tag belongs to: 'nvidia/cuda' (CUDA >= 11.0 on Ubuntu
+    20.04/22.04/24.04), 'python' (X.Y.Z-slim-<debian>), or None (not kept)."""
+    if _PYTHON_TAG.match(tag):
+        return "python"
     found = _CUDA_TAG.match(tag)
-    return bool(found) and version_key(found["cuda"]) >= (11, 0)
+    return "nvidia/cuda" if found and version_key(found["cuda"]) >= (11, 0) else None
 
 
 # --- EC2 --------------------------------------------------------------------------------
@@ -292,10 +293,10 @@ def read(sources: Iterable[Source], curated: dict) -> Readings:
                 readings, [{**row, "sources": [source.id]} for row in data["wheels"]]
             )
         elif source.kind == "registry":
-            found = readings.tags.setdefault(source.repository, {})
             for tag in read_tags(source.url, source.repository):
-                if keep_tag(source.repository, tag):
-                    found.setdefault(tag, set()).add(source.id)
+                image = image_of(tag)
+                if image:
+                    readings.tags.setdefault(image, {}).setdefault(tag, set()).add(source.id)
         elif source.kind == "ec2":
             for row in read_instances(source.repository, families, curated["aws_gpu_names"]):
                 old = readings.instances.get(row["name"])
@@ -344,7 +345,6 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
         for repo, found in readings.tags.items()
     }
     images.setdefault("nvidia/cuda", [])
-    images = {("python" if k.endswith("python") else k): v for k, v in images.items()}
     curated_keys = (
         "cuda_drivers",
         "cuda_minor_compat",
@@ -355,6 +355,7 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
         "cudnn_markers",
         "torch_build_arches",
         "torch_pypi_default",
+        "aws_gpu_names",
     )
     wheels = sorted(
         readings.wheels.values(),
@@ -362,7 +363,6 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
     )
     entries = [
         *(row for key in curated_keys for row in curated[key]),
-        *curated["aws_gpu_names"],
         *wheels,
         *instances.values(),
         *(row for rows in images.values() for row in rows),
