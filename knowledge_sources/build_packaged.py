@@ -92,7 +92,7 @@ def sources(index: str, registry: str) -> list[Source]:
     return found
 
 
-def main() -> None:
+def main(target: Path = PACKAGED) -> None:
     from moto.server import ThreadedMotoServer
 
     html = (HERE / "pytorch-whl-torch.cog-097da31.html").read_text(encoding="utf-8")
@@ -102,6 +102,7 @@ def main() -> None:
     }
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
+    saved = dict(os.environ)
     try:
         host, port = moto.get_host_and_port()
         os.environ.update(
@@ -113,11 +114,13 @@ def main() -> None:
             document = snapshot(sources(index.url, registry.url), load_curated(), READ_ON)
     finally:
         moto.stop()
+        os.environ.clear()
+        os.environ.update(saved)
     for source in document["sources"].values():
         if source.get("copy_of"):
             source["url"] = "loopback copy (see knowledge_sources/README.md)"
-    write(document, PACKAGED)
-    print(f"wrote {PACKAGED}")
+    write(document, target)
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
