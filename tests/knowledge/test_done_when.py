@@ -1,0 +1,136 @@
+"""Issue 9's done-when checks, over every entry of the packaged snapshot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from envparity import compat_tables as t
+from envparity.knowledge import version_key
+from envparity.render.dockerfile import choose_base
+from envparity.spec import load_spec, parse_spec
+
+HERE = Path(__file__).resolve().parent
+
+
+def gpu_spec(cuda: str, os: str, python: str, packages: list[str], **extra: str) -> str:
+    lines = [
+        "envparity: 1",
+        "name: probe",
+        "version: 1.0.0",
+        f'python: "{python}"',
+        f'cuda: "{cuda}"',
+        f"os: {os}",
+        *(f"{key}: {value}" for key, value in extra.items()),
+        f"python_packages: [{', '.join(packages) or 'numpy==1.26.4'}]",
+        "run: {command: [python, -m, app]}",
+        "stages: {local: {}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cudnn_runtime_tags() -> list[tuple[str, str, str, str]]:
+    """(tag, cuda, os, cuDNN major) of the cuDNN runtime tags for CUDA >= 11.8 on 22.04/24.04."""
+    found = []
+    for tag in sorted(t.image_tags()):
+        m = re.fullmatch(r"(\d+\.\d+\.\d+)-(cudnn\d*)-runtime-(ubuntu2[24]\.04)", tag)
+        if m and version_key(m[1]) >= (11, 8, 0):
+            found.append((tag, m[1], m[3], t.cudnn_major(m[2])))
+    return found
+
+
+def test_the_snapshot_has_the_cudnn_tags_of_the_registry():
+    pairs = {
+        (m[1], m[2])
+        for tag in t.image_tags()
+        if (m := re.fullmatch(r"(\d+\.\d+\.\d+)-cudnn\d*-\w+-(ubuntu2[24]\.04)", tag))
+        and version_key(m[1]) >= (11, 8, 0)
+    }
+    assert len(pairs) >= 41  # issue 9 counted 41 CUDA/OS pairs with cuDNN tags
+    assert ("12.8.1", "ubuntu24.04") in pairs and ("12.6.1", "ubuntu22.04") in pairs
+
+
+@pytest.mark.parametrize(("tag", "cuda", "os", "cudnn"), _cudnn_runtime_tags())
+def test_every_cudnn_runtime_tag_renders_as_that_base(tag, cuda, os, cudnn):
+    spec = parse_spec(gpu_spec(cuda, os, "3.11.9", [], cudnn=f'"{cudnn}"'), "probe.yaml")
+    assert choose_base(spec).ref == f"nvidia/cuda:{tag}"
+    assert choose_base(spec).ref.split(":", 1)[1] in t.image_tags()
+
+
+def _torch_builds() -> list[tuple[str, str, str]]:
+    """(version, build, python) of every torch >= 2.0 CUDA/CPU build of the snapshot."""
+    found = []
+    for version in t.releases("torch"):
+        for build, row in t.wheels("torch", version).items():
+            pythons = [p for p in (row.pythons or ("cp311",)) if re.fullmatch(r"cp3\d+", p)]
+            found.append((version, build, f"3.{pythons[-1][3:]}.1"))
+    return found
+
+
+def _cuda_for(build: str) -> tuple[str, str] | None:
+    """A CUDA release of the build's minor with a runtime image, and its OS."""
+    minor = t.build_cuda(build)
+    for cuda in reversed(t.cuda_releases()):
+        if t.cuda_minor(cuda) == minor and t.min_driver_for_cuda(cuda):
+            oses = t.image_oses_for_cuda(cuda)
+            if oses:
+                return cuda, oses[0]
+    return None
+
+
+@pytest.mark.parametrize(("version", "build", "python"), _torch_builds())
+def test_every_torch_build_validates_with_its_index_and_cuda(version, build, python):
+    index = f"[https://download.pytorch.org/whl/{build}]"
+    if build == "cpu":
+        text = gpu_spec("x", "debian12", python, [f"torch=={version}"], package_indexes=index)
+        text = text.replace('cuda: "x"\n', "")
+    else:
+        cuda, os = _cuda_for(build)
+        text = gpu_spec(cuda, os, python, [f"torch=={version}"], package_indexes=index)
+    spec = parse_spec(text, "probe.yaml")  # raises SpecError on any error
+    assert not [w for w in spec.warnings if "torch" in w.message and "two CUDA" not in w.message]
+
+
+def test_a_torch_pinned_to_an_index_without_that_build_is_rejected_naming_torch():
+    from envparity.diagnostics import SpecError
+
+    for version in t.releases("torch"):
+        builds = t.wheels("torch", version)
+        if not all(w.complete for w in builds.values()):
+            continue
+        missing = next(b for b in ("cu117", "cu118", "cu121", "cu124", "cu126") if b not in builds)
+        cuda, os = _cuda_for(missing)
+        text = gpu_spec(
+            cuda,
+            os,
+            "3.11.9",
+            [f"torch=={version}"],
+            package_indexes=f"[https://download.pytorch.org/whl/{missing}]",
+        )
+        with pytest.raises(SpecError, match=rf"torch {re.escape(version)} has no {missing} build"):
+            parse_spec(text, "probe.yaml")
+
+
+def test_cuda_1281_torch_271_cu128_python_3127_ubuntu2404_validates():
+    spec = load_spec(HERE / "cuda1281.yaml")
+    assert spec.software.cuda == "12.8.1" and not [w for w in spec.warnings if "torch" in w.message]
+    assert choose_base(spec).ref == "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04"
+
+
+def test_an_update_release_without_a_table3_row_takes_its_minors_floor():
+    """12.3.2 is not in Table 3; it needs 12.3.1's 545.23.08 (never less than a listed update)."""
+    from envparity.diagnostics import SpecError
+
+    base = gpu_spec("12.3.2", "ubuntu22.04", "3.11.9", [], cudnn='"9"', driver='"545.23.08"')
+    assert parse_spec(base, "p.yaml").software.cuda == "12.3.2"
+    low = base.replace('driver: "545.23.08"', 'driver: "545.23.06"')
+    with pytest.raises(SpecError, match=r"minimum 545\.23\.08 .* \(the floor of 12\.3\.1"):
+        parse_spec(low, "p.yaml")
+
+
+def test_a_cuda_newer_than_the_snapshot_is_a_warning_saying_how_to_refresh():
+    spec = parse_spec(gpu_spec("14.0.0", "ubuntu24.04", "3.12.7", []), "p.yaml")
+    (warning,) = [w for w in spec.warnings if "newer than the knowledge snapshot" in w.message]
+    assert "envparity knowledge refresh" in warning.hint
