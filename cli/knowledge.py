@@ -124,7 +124,9 @@ def show(
         "generated": k.generated,
         "age_days": k.age_days(),
         "counts": k.counts(),
-        "sources": {key: {**value, "entries": per_source.get(key, 0)} for key, value in sources.items()},
+        "sources": {
+            key: {**value, "entries": per_source.get(key, 0)} for key, value in sources.items()
+        },
     }
     if json_out:
         print_json(info)

@@ -106,12 +106,20 @@ def _cuda_and_driver(spec: Spec) -> Iterator[Diagnostic]:
             )
             return
         known = _cuda_suggestions(spec, sw.cuda)
+        if known:
+            hint = f'use a release that exists: cuda: "{known[0]}"' + (
+                f" (or {', '.join(known[1:4])})" if len(known) > 1 else ""
+            )
+        else:
+            near = [c for c in t.cuda_releases() if t.cuda_minor(c) == t.cuda_minor(sw.cuda)]
+            hint = (
+                "no existing release fits the rest of the spec (cudnn, os, driver, torch "
+                f"build, gpus); releases of this minor: {', '.join(near) or 'none'}"
+            )
         yield Diagnostic(
             f"CUDA {sw.cuda} is not known to envparity (no such release in the snapshot)",
             ("cuda",),
-            f'use a release that exists: cuda: "{known[0]}"'
-            + (f" (or {', '.join(known[1:4])})" if len(known) > 1 else "")
-            + f" (see {DOCS})",
+            f"{hint} (see {DOCS})",
         )
         return
     if sw.driver is not None and not t.driver_at_least(sw.driver, floor):
@@ -126,22 +134,45 @@ def _cuda_and_driver(spec: Spec) -> Iterator[Diagnostic]:
 def _cuda_suggestions(spec: Spec, cuda: str) -> list[str]:
     """Existing releases nearest to `cuda` that the image and GPU rules also accept."""
     sw = spec.software
-    usable = [
-        c
-        for c in t.cuda_releases()
-        if t.min_driver_for_cuda(c)
-        and (sw.base_image is not None or t.cuda_base_image(c, sw.cudnn, sw.os, "runtime"))
-        and (sw.driver is None or t.driver_at_least(sw.driver, t.min_driver_for_cuda(c)))  # type: ignore[arg-type]
-        and all(_gpu_ok(g, c) for g in sw.gpus)
-    ]
-    if not usable:
-        usable = [c for c in t.cuda_releases() if t.min_driver_for_cuda(c)]
+    pinned = torch_build(sw)
+    wheel_minor = t.build_cuda(pinned[0]) if pinned else None
+    wheel_floor = t.min_driver_for_cuda_minor(wheel_minor) if wheel_minor else None
+
+    def accepted(c: str) -> bool:
+        floor = t.min_driver_for_cuda(c)
+        if not floor or (
+            sw.base_image is None and not t.cuda_base_image(c, sw.cudnn, sw.os, "runtime")
+        ):
+            return False
+        if sw.driver is not None and not t.driver_at_least(sw.driver, floor):
+            return False
+        if wheel_floor and not t.driver_at_least(sw.driver or floor, wheel_floor):
+            return False
+        return all(_gpu_ok(g, c) for g in sw.gpus)
+
+    usable = [c for c in t.cuda_releases() if accepted(c)]
     key = version_key(cuda)
     return sorted(usable, key=lambda c: (_distance(version_key(c), key), version_key(c)))
 
 
 def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(abs(x - y) for x, y in zip(a + (0,) * 3, b + (0,) * 3, strict=False))[:3]
+
+
+def _gpu_fits(sw: Software, gpu: str, cuda: str) -> bool:
+    """Whether `gpu` may join gpus: the CUDA and the pinned torch build can target it."""
+    if not _gpu_ok(gpu, cuda):
+        return False
+    pinned, info = torch_build(sw), t.gpu_info(gpu)
+    minor = t.build_cuda(pinned[0]) if pinned else None
+    if minor is None or info is None:
+        return True
+    found = _pin(sw, "torch")
+    arches = t.torch_build_arches(f"{found[1].major}.{found[1].minor}", pinned[0])  # type: ignore[index,union-attr]
+    if arches is not None:
+        cap = info.capability
+        return any(a[0] == cap[0] and a[1] <= cap[1] for a in arches)
+    return _gpu_ok(gpu, t.dotted(minor))
 
 
 def _gpu_ok(gpu: str, cuda: str) -> bool:
@@ -220,14 +251,20 @@ def _base_image(spec: Spec) -> Iterator[Diagnostic]:
     written_os = spec.positions is None or ("os",) in spec.positions.values
     os_path = ("os",) if written_os else ("cuda",)
     if t.cuda_base_image(sw.cuda, None, sw.os, "runtime") is None:
-        elsewhere = t.image_oses_for_cuda(sw.cuda)
+        elsewhere = [
+            o
+            for o in t.image_oses_for_cuda(sw.cuda)
+            if t.cuda_base_image(sw.cuda, sw.cudnn, o, "runtime")
+        ]
         nearest = _nearest_tags(sw.cuda, None, sw.os)
+        instead = _cuda_suggestions(spec, sw.cuda)
         if elsewhere:
-            hint = f"use os: {elsewhere[0]} (it has nvidia/cuda:{sw.cuda}-runtime-{elsewhere[0]})"
-        elif nearest:
-            hint = f'use cuda: "{nearest[0][0]}" (nvidia/cuda:{nearest[0][1]} exists)'
+            ref = t.cuda_base_image(sw.cuda, sw.cudnn, elsewhere[0], "runtime")
+            hint = f"use os: {elsewhere[0]} (it has {ref})"
+        elif instead:
+            hint = f'use cuda: "{instead[0]}" (it has images on {sw.os})'
         else:
-            hint = f"use os: one of {', '.join(t.UBUNTU_LTS)}, or set base_image"
+            hint = "set base_image to an image with this CUDA, or pick another cuda/os"
         yield Diagnostic(
             f"nvidia/cuda has no tag {sw.cuda}-runtime-{sw.os}"
             + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
@@ -238,10 +275,11 @@ def _base_image(spec: Spec) -> Iterator[Diagnostic]:
     if sw.cudnn is not None and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, "runtime") is None:
         majors = t.cudnn_majors(sw.cuda, sw.os, "runtime")
         nearest = _nearest_tags(sw.cuda, sw.cudnn, sw.os)
+        instead = _cuda_suggestions(spec, sw.cuda)
         if majors:
             hint = f'use cudnn: "{majors[-1]}"'
-        elif nearest:
-            hint = f'use cuda: "{nearest[0][0]}" (nvidia/cuda:{nearest[0][1]} exists)'
+        elif instead:
+            hint = f'use cuda: "{instead[0]}" (it has cuDNN {sw.cudnn} images on {sw.os})'
         else:
             hint = "remove cudnn, or set base_image to an image that has it"
         offered = f"cuDNN {', '.join(majors)}" if majors else "no cuDNN"
@@ -303,7 +341,8 @@ def _stages(spec: Spec) -> Iterator[Diagnostic]:
                 yield Diagnostic(
                     f"stage {name} needs {gpus} GPU(s) per replica but {itype} has no GPU",
                     path,
-                    f"use a GPU instance type such as {_example_instance(sw.gpus, gpus)}, "
+                    f"use a GPU instance type such as "
+                    f"{_example_instance(sw.gpus, gpus, _need(spec, stage))}, "
                     "or set gpus: 0 for this stage",
                 )
             continue
@@ -318,17 +357,24 @@ def _stages(spec: Spec) -> Iterator[Diagnostic]:
             continue
         if info.gpu not in sw.gpus:
             listed = ", ".join(sw.gpus) or "none"
+            runtime = cuda_runtime(sw)
+            other = _example_instance(sw.gpus, max(gpus, 1), _need(spec, stage))
+            if _gpu_fits(sw, info.gpu, runtime.version):  # type: ignore[union-attr]
+                hint = f"add {info.gpu} to gpus, or use an instance type with one of them"
+            elif other != "-":
+                hint = f"use instance_type: {other} ({runtime.version} cannot target {info.gpu})"  # type: ignore[union-attr]
+            else:
+                hint = f"use an instance type whose GPU CUDA {runtime.version} targets, in gpus"  # type: ignore[union-attr]
             yield Diagnostic(
-                f"{itype} has {info.gpu} GPUs, which are not in gpus ({listed})",
-                path,
-                f"add {info.gpu} to gpus, or use an instance type with one of them",
+                f"{itype} has {info.gpu} GPUs, which are not in gpus ({listed})", path, hint
             )
         if gpus > info.gpu_count:
-            bigger = _example_instance((info.gpu,), gpus)
+            bigger = _example_instance((info.gpu,), gpus, _need(spec, stage))
             yield Diagnostic(
                 f"stage {name} needs {gpus} GPUs per replica but {itype} has {info.gpu_count}",
                 path,
-                f"use gpus: {info.gpu_count} or fewer" + (f", or {bigger}" if bigger != "-" else ""),
+                f"use gpus: {info.gpu_count} or fewer"
+                + (f", or {bigger}" if bigger != "-" else ""),
             )
 
 
@@ -438,25 +484,30 @@ def _known_instances_hint(itype: str) -> str:
     return f"use a known type of the families {', '.join(families)} (see {DOCS})"
 
 
-def _example_instance(gpus: Iterable[str], count: int) -> str:
-    """The smallest known instance with one of `gpus` and at least `count` of them, else '-'."""
+def _example_instance(gpus: Iterable[str], count: int, need: tuple[float, float] = (0, 0)) -> str:
+    """The smallest known instance with one of `gpus`, at least `count` of them and room for
+    `need` (CPU cores, memory bytes) per pod, else '-'."""
     fits = [
         (info.gpu_count, info.vcpus, name)
         for name, info in t.instance_types().items()
-        if info.gpu in set(gpus) and info.gpu_count >= count
+        if info.gpu in set(gpus)
+        and info.gpu_count >= count
+        and all(n <= free for n, free in zip(need, allocatable(info), strict=True))
     ]
     return min(fits)[2] if fits else "-"
+
+
+def _need(spec: Spec, stage) -> tuple[float, float]:
+    cpu, memory = stage.cpu or spec.run.cpu, stage.memory or spec.run.memory
+    return (quantity(cpu) if cpu else 0.0, quantity(memory) if memory else 0.0)
 
 
 # --- Wheels: torch, torchvision, torchaudio judged against the index data -------------------
 def _wheels(spec: Spec) -> Iterator[Diagnostic]:
     sw = spec.software
     abi = "cp3" + sw.python.split(".")[1]
-    arches = {
-        ARCH_OF_INSTANCE.get(s.instance_type and t.instance_info(s.instance_type).arch or "", "")  # type: ignore[union-attr]
-        for s in spec.stages.values()
-        if s.instance_type and t.instance_info(s.instance_type)
-    } - {""}
+    instances = [t.instance_info(s.instance_type) for s in spec.stages.values() if s.instance_type]
+    arches = {ARCH_OF_INSTANCE[i.arch] for i in instances if i is not None}
     for project in WHEEL_PROJECTS:
         found = _pin(sw, project)
         if found is None:
@@ -473,12 +524,14 @@ def _wheels(spec: Spec) -> Iterator[Diagnostic]:
         if build and build != "pypi" and row is None:
             complete = all(w.complete for w in builds.values())
             have = sorted(b for b in builds if b != "pypi")
-            alt = _closest_build(have, cuda_runtime(sw), sw)
+            alt = _closest_build(have, cuda_runtime(sw), sw, builds)
             yield Diagnostic(
                 f"{project} {public} has no {build} build on download.pytorch.org"
                 f" (its builds: {', '.join(have)})",
                 path,
-                _rebuild_hint(project, public, alt, how) if alt else REFRESH,
+                _rebuild_hint(project, public, alt, how)
+                if alt
+                else f"use a release of {project} with a build for this CUDA and driver",
                 severity="error" if complete else "warning",
             )
             continue
@@ -559,7 +612,9 @@ def _release_with(project: str, build: str | None, abi: str, after: str) -> str 
             continue
         builds = t.wheels(project, version)
         row = builds.get(build or "pypi")
-        pythons, pythons_from, _ = _wheel_tags(row, builds) if build == "pypi" or row else (None,) * 3
+        pythons, pythons_from, _ = (
+            _wheel_tags(row, builds) if build == "pypi" or row else (None,) * 3
+        )
         if pythons is not None and abi in pythons and pythons_from is None:
             return version
     return None
@@ -588,14 +643,35 @@ def _unknown_release(project: str, public: str, path: tuple) -> Iterator[Diagnos
     )
 
 
-def _closest_build(have: list[str], runtime: CudaRuntime | None, sw: Software) -> str | None:
-    """The build to suggest: the CUDA of the spec's minor, else the newest not above it."""
-    cuda_builds = [b for b in have if t.build_cuda(b)]
-    if runtime is None or runtime.origin != "cuda":
-        return cuda_builds[-1] if cuda_builds and sw.gpus else (have[0] if have else None)
-    minor = t.cuda_minor(runtime.version)
-    fitting = [b for b in cuda_builds if t.build_cuda(b) <= minor]  # type: ignore[operator]
-    return (fitting or cuda_builds or have or [None])[-1]
+def _closest_build(
+    have: list[str], runtime: CudaRuntime | None, sw: Software, builds: dict[str, Wheels]
+) -> str | None:
+    """The build to suggest, one the driver and GPU rules accept: the spec's CUDA minor,
+    else the newest that fits; None when no build of the release would pass."""
+    abi = "cp3" + sw.python.split(".")[1]
+
+    def has_python(build: str) -> bool:
+        pythons, pythons_from, _ = _wheel_tags(builds[build], builds)
+        return pythons is None or abi in pythons or not _covered(abi, pythons_from)
+
+    if runtime is None:
+        return "cpu" if "cpu" in have and has_python("cpu") else None
+    floor = sw.driver or (t.min_driver_for_cuda(sw.cuda) if sw.cuda else None)
+
+    def accepted(build: str) -> bool:
+        minor = t.build_cuda(build)
+        if not has_python(build):
+            return False
+        if minor is None:
+            return False
+        needed = t.min_driver_for_cuda_minor(minor)
+        if floor and needed and not t.driver_at_least(floor, needed):
+            return False
+        return all(_gpu_ok(g, t.dotted(minor)) for g in sw.gpus)
+
+    fitting = [b for b in have if accepted(b)]
+    same = [b for b in fitting if sw.cuda and t.build_cuda(b) == t.cuda_minor(sw.cuda)]
+    return (same or fitting or [None])[-1]
 
 
 def _rebuild_hint(project: str, public: str, build: str, how: str) -> str:

@@ -58,7 +58,9 @@ def _load(path: str, kind: str) -> Knowledge:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise KnowledgeError(f"{path}: cannot read the knowledge snapshot: {exc.strerror}") from None
+        raise KnowledgeError(
+            f"{path}: cannot read the knowledge snapshot: {exc.strerror}"
+        ) from None
     except ValueError as exc:
         raise KnowledgeError(f"{path}: the knowledge snapshot is not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -191,7 +193,9 @@ class Knowledge:
 
     @cached_property
     def eks_gpu_ami_types(self) -> dict[str, tuple[str, str | None]]:
-        return {r["ami_type"]: (r["arch"], r["end_of_support"]) for r in self.data["eks_gpu_ami_types"]}
+        return {
+            r["ami_type"]: (r["arch"], r["end_of_support"]) for r in self.data["eks_gpu_ami_types"]
+        }
 
     # --- Python packages -----------------------------------------------------------------
     @cached_property

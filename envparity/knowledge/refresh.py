@@ -289,9 +289,7 @@ def read(sources: Iterable[Source], curated: dict) -> Readings:
             _merge_wheels(readings, rows)
         elif source.kind == "wheels-file":
             data = json.loads(Path(source.url).read_text(encoding="utf-8"))
-            _merge_wheels(
-                readings, [{**row, "sources": [source.id]} for row in data["wheels"]]
-            )
+            _merge_wheels(readings, [{**row, "sources": [source.id]} for row in data["wheels"]])
         elif source.kind == "registry":
             for tag in read_tags(source.url, source.repository):
                 image = image_of(tag)

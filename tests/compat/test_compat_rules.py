@@ -282,8 +282,16 @@ INVALID = [
     ),
     (
         "torch 2.10 from the cu118 index",
-        edits(G, ("torch==2.4.1+cu124", "torch==2.10.0"), ("os: ubuntu22.04\n", "os: ubuntu22.04\npackage_indexes: [https://download.pytorch.org/whl/cu118]\n")),
-        "torch 2.10.0 has no cu118 build on download.pytorch.org (its builds: cpu, cu126, cu128, cu130)",
+        edits(
+            G,
+            ("torch==2.4.1+cu124", "torch==2.10.0"),
+            (
+                "os: ubuntu22.04\n",
+                "os: ubuntu22.04\npackage_indexes: [https://download.pytorch.org/whl/cu118]\n",
+            ),
+        ),
+        "torch 2.10.0 has no cu118 build on download.pytorch.org "
+        "(its builds: cpu, cu126, cu128, cu130)",
         r"torch==2.10.0",
         "error",
     ),
@@ -462,7 +470,7 @@ def test_hints_say_what_is_right(load):
     blackwell = load(edits(G, *cuda("12.8.1"), gpus("B200"), BASE_IMAGE, STAGES_GPU_ONLY_LOCAL))
     assert "torch 2.7 with cu128" in blackwell.find("cannot target B200").hint
     image = load(edit(G, "os: ubuntu22.04", "os: ubuntu24.04")).find("nvidia/cuda has no tag")
-    assert image.hint == "use os: ubuntu22.04 (it has nvidia/cuda:12.4.1-runtime-ubuntu22.04)"
+    assert image.hint == "use os: ubuntu22.04 (it has nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04)"
     size = load(edit(G, "instance_type: p5.48xlarge", "instance_type: p5.4xlarge")).find(
         "p5.4xlarge has 1"
     )

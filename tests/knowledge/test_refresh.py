@@ -34,6 +34,7 @@ from knowledge_sources.loopback import SimpleIndex, TagRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 COPY = ROOT / "knowledge_sources" / "pytorch-whl-torch.cog-097da31.html"
+CLI = (sys.executable, "-m", "envparity.cli.main")
 REGISTRY = os.environ.get("ENVPARITY_TEST_REGISTRY", "127.0.0.1:5000")
 CUDA_TAGS = [
     "12.8.1-cudnn-runtime-ubuntu24.04",
@@ -79,7 +80,9 @@ def aws(moto_url, monkeypatch):
     return moto_url
 
 
-def _put(url: str, body: bytes, kind: str, method: str = "PUT") -> urllib.request.http.client.HTTPResponse:
+def _put(
+    url: str, body: bytes, kind: str, method: str = "PUT"
+) -> urllib.request.http.client.HTTPResponse:
     request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": kind})
     return urllib.request.urlopen(request, timeout=30)
 
@@ -98,7 +101,9 @@ def _push_blob(repository: str, data: bytes) -> str:
 def pushed_repository():
     """A unique repository on the loopback registry holding tiny images with CUDA-style tags."""
     repository = f"envparity-test/cuda-{uuid.uuid4().hex[:10]}"
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
     config_digest = _push_blob(repository, config)
     manifest = json.dumps(
         {
@@ -131,7 +136,14 @@ def test_simple_index_html_gives_builds_pythons_and_arches():
     source = Source("idx", "wheel-index", "x")
     rows = {(r["version"], r["build"]): r for r in wheel_rows(urls, source, pypi=False)}
     assert rows[("2.0.1", "cu118")]["pythons"] == ["cp38", "cp39", "cp310", "cp311"]
-    assert rows[("2.7.1", "cu128")]["pythons"] == ["cp39", "cp310", "cp311", "cp312", "cp313", "cp313t"]
+    assert rows[("2.7.1", "cu128")]["pythons"] == [
+        "cp39",
+        "cp310",
+        "cp311",
+        "cp312",
+        "cp313",
+        "cp313t",
+    ]
     assert rows[("2.7.1", "cu128")]["arches"] == ["aarch64", "x86_64"]
     assert rows[("2.7.1", "cu118")]["arches"] == ["x86_64"]
     # rocm, xpu, cxx11-abi and pypi-cudnn variants are not builds envparity judges
@@ -192,8 +204,7 @@ def test_refresh_writes_a_team_snapshot_that_validate_prefers(tmp_path, aws, pus
         }
         (tmp_path / ".git").mkdir()
         done = subprocess.run(
-            [sys.executable, "-m", "envparity.cli.main", "knowledge", "refresh"]
-            + ["--skip", "pypi", "--skip", "python-images"],
+            [*CLI, "knowledge", "refresh", "--skip", "pypi", "--skip", "python-images"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -248,15 +259,17 @@ def test_ec2_rows_carry_vcpus_memory_and_gpus(aws):
     rows = {r["name"]: r for r in document["instance_types"]}
     g5 = rows["g5.xlarge"]
     assert (g5["gpu"], g5["gpu_count"], g5["vcpus"], g5["memory_mib"]) == ("A10G", 1, 4, 16384)
-    assert rows["p4de.24xlarge"]["gpu"] == "A100-80GB" and rows["p4d.24xlarge"]["gpu"] == "A100-40GB"
+    assert (
+        rows["p4de.24xlarge"]["gpu"] == "A100-80GB" and rows["p4d.24xlarge"]["gpu"] == "A100-40GB"
+    )
     assert rows["p3.2xlarge"]["sources"] == ["aws-ug", "aws-batch-gpu"]  # curated: moto lacks p3
     assert not any(name.startswith("g5g.") for name in rows)  # T4G: no compute capability source
 
 
 def test_refresh_says_in_one_line_when_a_source_is_down(tmp_path):
+    down = ("--torch-index", "http://127.0.0.1:9/whl", "--skip", "ec2", "-o", "k.json")
     done = subprocess.run(
-        [sys.executable, "-m", "envparity.cli.main", "knowledge", "refresh"]
-        + ["--torch-index", "http://127.0.0.1:9/whl", "--skip", "ec2", "-o", "k.json"],
+        [*CLI, "knowledge", "refresh", *down],
         cwd=tmp_path,
         capture_output=True,
         text=True,
