@@ -90,7 +90,7 @@ def show(
     table = Table(title=f"{resolved.name} {resolved.version} / {stage}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    for section in ("software", "run", "infrastructure", "config"):
+    for section in ("software", "cuda", "run", "infrastructure", "config"):
         for key, value in data[section].items():
             table.add_row(f"{section}.{key}", _text(value))
     table.add_row("fingerprint", resolved.fingerprint)

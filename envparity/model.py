@@ -113,6 +113,9 @@ class ResolvedStage:
     fingerprint: str
     description: str | None
     software: Software
+    # where the CUDA runtime comes from: `cuda`, or the build of a pinned wheel (torch)
+    cuda_runtime: str | None  # "12.4.1" from cuda, "12.6" from a wheel build; None: CPU-only
+    cuda_from: str | None  # "cuda", or e.g. "torch 2.7.1 (PyPI default build cu126)"
     # how the workload runs, with the stage's sizing applied
     command: tuple[str, ...]
     port: int | None
@@ -167,6 +170,7 @@ class ResolvedStage:
             "description": self.description,
             "image": self.image_ref,
             "software": software_fields(self.software),
+            "cuda": {"runtime": self.cuda_runtime, "from": self.cuda_from},
             "run": {
                 "command": list(self.command),
                 "port": self.port,

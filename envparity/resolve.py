@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envparity import compat_tables
+from envparity import compat, compat_tables
 from envparity.diagnostics import Diagnostic, SpecError
 from envparity.model import ResolvedStage, Spec, frozen_map
 
@@ -24,6 +24,7 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
     own = spec.stages[stage]
     run = spec.run
     instance = compat_tables.instance_info(own.instance_type) if own.instance_type else None
+    runtime = compat.cuda_runtime(spec.software)
     return ResolvedStage(
         name=spec.name,
         version=spec.version,
@@ -31,6 +32,8 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
         fingerprint=spec.fingerprint,
         description=spec.description,
         software=spec.software,
+        cuda_runtime=runtime.version if runtime else None,
+        cuda_from=runtime.origin if runtime else None,
         command=run.command,
         port=run.port,
         replicas=1 if own.replicas is None else own.replicas,

@@ -200,7 +200,9 @@ def driver_floor(env: ResolvedStage) -> str | None:
     """The lowest NVIDIA driver the stage may run on: the spec's `driver`, else CUDA's floor."""
     if env.software.driver:
         return env.software.driver
-    return compat_tables.min_driver_for_cuda(env.software.cuda) if env.software.cuda else None
+    from envparity.compat import driver_floor as needed
+
+    return needed(env.software)
 
 
 def _driver_ok(out: _Outcome, obj: str, env: ResolvedStage, driver: str) -> None:
@@ -208,7 +210,7 @@ def _driver_ok(out: _Outcome, obj: str, env: ResolvedStage, driver: str) -> None
     if floor is None:
         out.gap(
             obj,
-            f"the driver floor of CUDA {env.software.cuda} is not known to envparity",
+            f"the driver floor of CUDA {env.cuda_runtime} is not known to envparity",
             "set `driver:` in the spec",
         )
         return
@@ -257,12 +259,12 @@ def _product_ok(
         )
     if product is not None and capability is None:
         capability = compat_tables.gpu_info(product).capability
-    if capability is not None and env.software.cuda:
-        supported = compat_tables.cuda_supports_capability(env.software.cuda, capability)
+    if capability is not None and env.cuda_runtime:
+        supported = compat_tables.cuda_supports_capability(env.cuda_runtime, capability)
         if supported is None:
             out.gap(
                 obj,
-                f"whether CUDA {env.software.cuda} supports "
+                f"whether CUDA {env.cuda_runtime} supports "
                 f"{compat_tables.sm(capability)} is not known to envparity",
                 "add the architecture to compat_tables.ARCH_SUPPORT with its source",
             )
@@ -270,10 +272,10 @@ def _product_ok(
             out.expect(
                 obj,
                 "compute capability",
-                f"supported by CUDA {env.software.cuda}",
+                f"supported by CUDA {env.cuda_runtime}",
                 compat_tables.sm(capability)
                 if not supported
-                else f"supported by CUDA {env.software.cuda}",
+                else f"supported by CUDA {env.cuda_runtime}",
                 f"pick a CUDA release that targets {compat_tables.sm(capability)}",
                 same=supported,
             )

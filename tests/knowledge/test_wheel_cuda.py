@@ -1,0 +1,73 @@
+"""Issue 10 item 1: GPU environments whose CUDA comes from a pinned wheel's build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envparity.compat import cuda_runtime
+from envparity.diagnostics import SpecError
+from envparity.drift.engine import driver_floor
+from envparity.render.dockerfile import choose_base
+from envparity.resolve import resolve
+from envparity.spec import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EMBED = (ROOT / "envspecs" / "embed.yaml").read_text(encoding="utf-8")
+
+
+def test_the_bundled_example_validates_on_a_slim_python_base():
+    spec = load_spec(ROOT / "envspecs" / "embed.yaml")
+    assert spec.software.cuda is None and spec.software.os == "debian12"
+    assert choose_base(spec).ref == "python:3.12.7-slim-bookworm"
+    production = resolve(spec, "production")
+    assert (production.cuda_runtime, production.cuda_from) == (
+        "12.6",
+        "torch 2.7.1 (PyPI default build cu126)",
+    )
+    assert production.to_json()["cuda"] == {"runtime": "12.6", "from": production.cuda_from}
+    assert driver_floor(production) == "560.28.03"  # the lowest Table 3 floor of CUDA 12.6
+
+
+def test_the_wheels_cuda_decides_the_gpu_architectures():
+    """torch 2.3.1 from PyPI is cu121: no B200 (sm_100 needs CUDA 12.8)."""
+    text = EMBED.replace("torch==2.7.1", "torch==2.3.1").replace("[L4, A10G]", "[L4, B200]")
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "embed.yaml")
+    (error,) = [d for d in caught.value.diagnostics if d.message.startswith("B200")]
+    assert error.message == (
+        "B200 (sm_100) needs CUDA >= 12.8; torch 2.3.1 (PyPI default build cu121) brings CUDA 12.1"
+    )
+
+
+def test_the_wheels_cuda_decides_the_driver_floor():
+    text = EMBED.replace('python: "3.12.7"', 'python: "3.12.7"\ndriver: "550.54.15"')
+    with pytest.raises(SpecError, match=r"torch 2\.7\.1 .* needs NVIDIA driver 560\.28\.03"):
+        parse_spec(text, "embed.yaml")
+
+
+def test_an_index_build_brings_its_cuda_too():
+    text = EMBED.replace("torch==2.7.1", "torch==2.7.1+cu128")
+    runtime = cuda_runtime(parse_spec(text, "embed.yaml").software)
+    assert (runtime.version, runtime.build) == ("12.8", "cu128")
+
+
+def test_gpus_without_cuda_or_a_cuda_wheel_is_still_refused():
+    text = EMBED.replace("torch==2.7.1", "torch==2.7.1+cpu")
+    with pytest.raises(SpecError, match="gpus lists A10G, L4 but the environment has no CUDA"):
+        parse_spec(text, "embed.yaml")
+
+
+def test_pods_must_fit_their_nodes():
+    """Issue 10 item 4, with the EKS AMI's reservation (docs/compatibility.md)."""
+    text = EMBED.replace('cpu: "3"\n  memory: 12Gi', 'cpu: "4"\n  memory: 16Gi')
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "embed.yaml")
+    messages = sorted({d.message for d in caught.value.diagnostics})
+    assert messages == [
+        "run asks 4 CPU / 16Gi per replica; g5.xlarge allocates at most 3.92 CPU / 15Gi to pods",
+        "run asks 4 CPU / 16Gi per replica; g6.xlarge allocates at most 3.92 CPU / 15Gi to pods",
+    ]
+    (hint,) = {d.hint for d in caught.value.diagnostics if "g5" in d.message}
+    assert hint == 'use cpu: "3.92" and memory: "15Gi" or less, or instance_type: g5.2xlarge'
