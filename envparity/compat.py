@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -866,7 +867,12 @@ def _jax(spec: Spec) -> Iterator[Diagnostic]:
 # --- Helpers -----------------------------------------------------------------------------
 def _pin(sw: Software, project: str) -> tuple[int, Version] | None:
     """(index, version) of the exact pin of `project` in python_packages, or None."""
-    for index, text in enumerate(sw.python_packages):
+    return _pin_in(sw.python_packages, project)
+
+
+@cache
+def _pin_in(packages: tuple[str, ...], project: str) -> tuple[int, Version] | None:
+    for index, text in enumerate(packages):
         req = parse(text)  # the loader has already checked and normalised every pin
         pin = pinned_version(req) if canonicalize_name(req.name) == project else None
         if pin is None:

@@ -121,8 +121,7 @@ def driver_at_least(driver: str, floor: str) -> bool:
 
 def min_driver_for_cuda_minor(minor: tuple[int, int]) -> str | None:
     """The lowest full-toolkit floor among the Table 3 releases of CUDA 'X.Y' (all need it)."""
-    floors = [d for c, d in _k().cuda_drivers.items() if cuda_minor(c) == minor]
-    return min(floors, key=parse_version) if floors else None  # type: ignore[arg-type,return-value]
+    return _k().minor_floors.get(tuple(minor))
 
 
 # --- GPUs ------------------------------------------------------------------------------------

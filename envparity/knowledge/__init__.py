@@ -28,10 +28,15 @@ class KnowledgeError(Exception):
     """A snapshot file that cannot be used (unreadable, not JSON, other format)."""
 
 
+_active: Knowledge | None = None  # the snapshot in use for _start, found on first use
+
+
 def use_directory(directory: str | Path | None) -> None:
     """Look for the team snapshot from `directory` upwards (the loader calls it per spec)."""
-    global _start
-    _start = Path(directory).resolve() if directory is not None else None
+    global _start, _active
+    start = Path(directory).resolve() if directory is not None else None
+    if start != _start:
+        _start, _active = start, None
 
 
 def locate(start: Path | None = None) -> tuple[Path, str]:
@@ -48,9 +53,12 @@ def locate(start: Path | None = None) -> tuple[Path, str]:
 
 
 def current() -> Knowledge:
-    """The knowledge of the snapshot in use for the current directory."""
-    path, kind = locate()
-    return _load(str(path), kind)
+    """The knowledge of the snapshot in use (looked up once per directory and process)."""
+    global _active
+    if _active is None:
+        path, kind = locate()
+        _active = _load(str(path), kind)
+    return _active
 
 
 @cache
@@ -129,6 +137,16 @@ class Knowledge:
     def cuda_drivers(self) -> dict[str, str]:
         rows = sorted(self.data["cuda_drivers"], key=lambda r: version_key(r["cuda"]))
         return {r["cuda"]: r["driver"] for r in rows}
+
+    @cached_property
+    def minor_floors(self) -> dict[tuple[int, ...], str]:
+        """CUDA (major, minor) -> the lowest Table 3 floor among its releases."""
+        out: dict[tuple[int, ...], str] = {}
+        for cuda, driver in self.cuda_drivers.items():
+            minor = version_key(cuda)[:2]
+            if minor not in out or version_key(driver) < version_key(out[minor]):
+                out[minor] = driver
+        return out
 
     @cached_property
     def minor_compat(self) -> dict[int, str]:
