@@ -105,5 +105,5 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py"))))
     finally:
         settings.ROOT.set(None)
-    assert registered.count("kubernetes:apps/v1:Deployment") == 3  # train, serve, features
-    assert registered.count("aws:eks/nodeGroup:NodeGroup") == 3
+    assert registered.count("kubernetes:apps/v1:Deployment") == 4  # train, serve, features, embed
+    assert registered.count("aws:eks/nodeGroup:NodeGroup") == 4

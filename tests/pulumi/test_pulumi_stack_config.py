@@ -134,6 +134,7 @@ def test_render_drops_specs_that_no_longer_exist(stacks):
     (stacks.parent / "envspecs" / "features.yaml").unlink()
     sc.render_stack_configs([s for s in specs if s.name != "features"], stacks)
     assert sc.read_stack_config(sc.stack_config_path(stacks, "testing"))[sc.SPECS] == [
+        "envspecs/embed.yaml",
         "envspecs/serve.yaml",
         "envspecs/train.yaml",
     ]
