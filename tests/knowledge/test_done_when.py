@@ -134,3 +134,24 @@ def test_a_cuda_newer_than_the_snapshot_is_a_warning_saying_how_to_refresh():
     spec = parse_spec(gpu_spec("14.0.0", "ubuntu24.04", "3.12.7", []), "p.yaml")
     (warning,) = [w for w in spec.warnings if "newer than the knowledge snapshot" in w.message]
     assert "envparity knowledge refresh" in warning.hint
+
+
+@pytest.mark.parametrize(
+    ("torch", "ok"),
+    [
+        ("2.7.1+cu128", False),
+        ("2.8.0+cu128", True),
+        ("2.10.0+cu128", True),
+        ("2.11.0+cu128", False),
+    ],
+)
+def test_sm70_on_cu128_follows_the_release(torch, ok):
+    """FACTS: cu128 has no sm_70 in 2.7, keeps it in 2.8-2.10, drops it from 2.11."""
+    from envparity.diagnostics import SpecError
+
+    text = gpu_spec("12.8.1", "ubuntu24.04", "3.12.7", [f"torch=={torch}"], gpus="[V100-16GB]")
+    if ok:
+        parse_spec(text, "p.yaml")
+    else:
+        with pytest.raises(SpecError, match=r"is not built for V100-16GB \(sm_70\)"):
+            parse_spec(text, "p.yaml")
