@@ -71,7 +71,7 @@ def node_pool_plan(env: ResolvedStage) -> NodePoolPlan | None:
     if gpu_node and compat_tables.eks_gpu_ami_type(ami_type) is None:
         raise PlacementError(
             f"EKS AMI type {ami_type} is not known to envparity",
-            "add it to compat_tables.EKS_GPU_AMI_TYPES with its source",
+            "add it to eks_gpu_ami_types in envparity/knowledge/curated.json with its source",
         )
     if gpu_node and env.gpus_per_replica > info.gpu_count:
         raise PlacementError(
