@@ -287,3 +287,24 @@ def test_packaged_snapshot_is_what_the_generator_makes_of_the_copies(tmp_path):
     build_packaged.main(target)
     packaged = ROOT / "envparity" / "knowledge" / "snapshot.json"
     assert target.read_text() == packaged.read_text()
+
+
+def test_a_broken_team_snapshot_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / ".envparity").mkdir()
+    (tmp_path / ".envparity" / "knowledge.json").write_text("{not json")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((ROOT / "tests" / "knowledge" / "cuda1281.yaml").read_text())
+    done = subprocess.run([*CLI, "validate", str(spec)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {tmp_path}/.envparity/knowledge.json: the knowledge")
+    assert done.stderr.count("\n") == 1
+
+
+def test_envparity_knowledge_names_a_snapshot_outright(tmp_path):
+    named = tmp_path / "k.json"
+    named.write_text((ROOT / "envparity" / "knowledge" / "snapshot.json").read_text())
+    env = {**os.environ, "ENVPARITY_KNOWLEDGE": str(named)}
+    done = subprocess.run(
+        [*CLI, "knowledge", "show", "--json"], capture_output=True, text=True, env=env
+    )
+    assert (json.loads(done.stdout)["kind"], json.loads(done.stdout)["path"]) == ("env", str(named))
