@@ -792,19 +792,21 @@ def _torch_arches(
                 yield Diagnostic(
                     f"{label} is not built for {gpu} ({t.sm(cap)}); it carries {carried}",
                     path,
-                    _torch_for_gpu_hint(gpu, cap),
+                    _torch_for_gpu_hint(gpu, cap, spec.software.cuda),
                 )
         elif t.cuda_supports_capability(t.dotted(built_with), cap) is False:
             yield Diagnostic(
                 f"{label} is built with CUDA {t.dotted(built_with)}, which cannot target {gpu} "
                 f"({t.sm(cap)})",
                 path,
-                _torch_for_gpu_hint(gpu, cap),
+                _torch_for_gpu_hint(gpu, cap, spec.software.cuda),
             )
 
 
-def _torch_for_gpu_hint(gpu: str, cap: tuple[int, int]) -> str:
-    """The oldest torch build whose CUDA (and arch list, where known) covers `cap`."""
+def _torch_for_gpu_hint(gpu: str, cap: tuple[int, int], cuda: str | None) -> str:
+    """The newest torch build whose CUDA (and arch list, where known) covers `cap`, preferring
+    builds whose CUDA is not newer than `cuda`; the oldest such build when none is."""
+    fitting = []
     for torch_minor in t.torch_minors():
         for build in t.torch_builds(torch_minor) or ():
             arches = t.torch_build_arches(torch_minor, build)
@@ -816,11 +818,16 @@ def _torch_for_gpu_hint(gpu: str, cap: tuple[int, int]) -> str:
                 and t.cuda_supports_capability(t.dotted(built_with), cap)
             )
             if ok:
-                return (
-                    f"use a torch build that supports {gpu}, e.g. torch {torch_minor} with "
-                    f"{build}, or remove {gpu} from gpus"
-                )
-    return f"remove {gpu} from gpus"
+                fitting.append((torch_minor, build, built_with))
+    if not fitting:
+        return f"remove {gpu} from gpus"
+    limit = t.cuda_minor(cuda) if cuda else None
+    under = [f for f in fitting if limit is None or f[2] <= limit]  # type: ignore[operator]
+    torch_minor, build, _ = under[-1] if under else fitting[0]
+    return (
+        f"use a torch build that supports {gpu}, e.g. torch {torch_minor} with {build}, "
+        f"or remove {gpu} from gpus"
+    )
 
 
 # --- JAX ---------------------------------------------------------------------------------

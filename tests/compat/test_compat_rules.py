@@ -468,7 +468,7 @@ def test_hints_say_what_is_right(load):
     unknown = load(edit(G, 'cuda: "12.4.1"', 'cuda: "12.4.2"')).find("not known")
     assert unknown.hint.startswith('use a release that exists: cuda: "12.4.1"')
     blackwell = load(edits(G, *cuda("12.8.1"), gpus("B200"), BASE_IMAGE, STAGES_GPU_ONLY_LOCAL))
-    assert "torch 2.7 with cu128" in blackwell.find("cannot target B200").hint
+    assert "torch 2.11 with cu128" in blackwell.find("cannot target B200").hint  # newest <= 12.8
     image = load(edit(G, "os: ubuntu22.04", "os: ubuntu24.04")).find("nvidia/cuda has no tag")
     assert image.hint == "use os: ubuntu22.04 (it has nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04)"
     size = load(edit(G, "instance_type: p5.48xlarge", "instance_type: p5.4xlarge")).find(
