@@ -625,6 +625,8 @@ def _unknown_release(project: str, public: str, path: tuple) -> Iterator[Diagnos
     known = t.releases(project)
     if not known:
         return
+    if version_key(public) < version_key(known[0]):
+        return  # older than the snapshot's coverage of the project: not judged
     same_minor = [v for v in known if v.split(".")[:2] == public.split(".")[:2]]
     newest = same_minor[-1] if same_minor else known[-1]
     if version_key(public) > version_key(newest) or not same_minor:

@@ -155,3 +155,12 @@ def test_sm70_on_cu128_follows_the_release(torch, ok):
     else:
         with pytest.raises(SpecError, match=r"is not built for V100-16GB \(sm_70\)"):
             parse_spec(text, "p.yaml")
+
+
+def test_torchvision_older_than_the_snapshot_is_not_judged_and_newer_is_a_warning():
+    base = gpu_spec("12.4.1", "ubuntu22.04", "3.11.9", ["torch==2.4.1+cu124"])
+    old = parse_spec(base.replace("[torch", "[torchvision==0.19.1+cu124, torch"), "p.yaml")
+    assert not [w for w in old.warnings if "torchvision" in w.message]
+    new = parse_spec(base.replace("[torch", "[torchvision==0.99.0, torch"), "p.yaml")
+    (warning,) = [w for w in new.warnings if "torchvision" in w.message]
+    assert warning.message.startswith("torchvision 0.99.0 is newer than the knowledge snapshot")
