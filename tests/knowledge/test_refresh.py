@@ -308,3 +308,16 @@ def test_envparity_knowledge_names_a_snapshot_outright(tmp_path):
         [*CLI, "knowledge", "show", "--json"], capture_output=True, text=True, env=env
     )
     assert (json.loads(done.stdout)["kind"], json.loads(done.stdout)["path"]) == ("env", str(named))
+
+
+def test_pypi_listing_gives_the_plain_wheels_as_build_pypi():
+    """Files without a local label (on PyPI, and on the index for aarch64) are the PyPI build."""
+    text = COPY.read_text(encoding="utf-8")
+    plain = [line for line in text.splitlines() if ">torch-2.1.0-cp" in line]
+    labelled = [line for line in text.splitlines() if ">torch-2.1.0+cu121-cp" in line]
+    page = "<html><body>\n" + "\n".join(plain + labelled) + "\n</body></html>\n"
+    with SimpleIndex({("simple", "torch"): page}) as pypi:
+        urls = read_simple_index(f"{pypi.url}/simple", "torch")
+    (row,) = wheel_rows(urls, Source("pypi", "pypi", "x"), pypi=True)
+    assert (row["version"], row["build"], row["arches"]) == ("2.1.0", "pypi", ["aarch64"])
+    assert row["pythons"] == ["cp38", "cp39", "cp310", "cp311"]
