@@ -34,7 +34,7 @@ _active: Knowledge | None = None  # the snapshot in use for _start, found on fir
 def use_directory(directory: str | Path | None) -> None:
     """Look for the team snapshot from `directory` upwards (the loader calls it per spec)."""
     global _start, _active
-    start = Path(os.path.abspath(directory)) if directory is not None else None
+    start = Path(directory).absolute() if directory is not None else None
     if start != _start:
         _start, _active = start, None
 
