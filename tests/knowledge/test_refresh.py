@@ -321,3 +321,21 @@ def test_pypi_listing_gives_the_plain_wheels_as_build_pypi():
     (row,) = wheel_rows(urls, Source("pypi", "pypi", "x"), pypi=True)
     assert (row["version"], row["build"], row["arches"]) == ("2.1.0", "pypi", ["aarch64"])
     assert row["pythons"] == ["cp38", "cp39", "cp310", "cp311"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "image"),
+    [
+        ("3.12.7-slim-bookworm", "python"),
+        ("12.4.1-cudnn-runtime-ubuntu22.04", "nvidia/cuda"),
+        ("12.3.2-cudnn9-devel-ubuntu20.04", "nvidia/cuda"),
+        ("13.0.0-tensorrt-devel-ubuntu24.04", None),
+        ("10.2-runtime-ubuntu18.04", None),
+        ("12.8.1-runtime-rockylinux9", None),
+        ("3.12-slim", None),
+    ],
+)
+def test_tags_are_sorted_into_image_lists_by_their_form(tag, image):
+    from envparity.knowledge.refresh import image_of
+
+    assert image_of(tag) == image
