@@ -418,11 +418,26 @@ def compare_labels(env: ResolvedStage, labels: Mapping[str, str]) -> list[Differ
     ]
 
 
+def compare_cuda(env: ResolvedStage, found: ImageContents) -> list[Difference]:
+    """For a stage whose CUDA comes from a wheel: the image's `nvidia-cuda-runtime-cuNN`
+    distribution must be of that CUDA minor (empty when it is, or CUDA comes from `cuda`)."""
+    if env.cuda_runtime is None or env.cuda_from in (None, "cuda"):
+        return []
+    major = env.cuda_runtime.split(".")[0]
+    have = found.distributions.get(f"nvidia-cuda-runtime-cu{major}")
+    if have is not None and have.split(".")[:2] == env.cuda_runtime.split("."):
+        return []
+    return [Difference(f"cuda runtime ({env.cuda_from})", env.cuda_runtime, have)]
+
+
 def verify(client, env: ResolvedStage, files: Mapping[str, bytes], image: str) -> list[Difference]:
     """The differences between `image` and what `env` and its lock say (empty: it matches)."""
     labels = client.images.get(image).labels or {}
-    return compare_labels(env, labels) + compare(
-        env.software.python, stage_pins(files, env.stage), probe(client, image)
+    found = probe(client, image)
+    return (
+        compare_labels(env, labels)
+        + compare(env.software.python, stage_pins(files, env.stage), found)
+        + compare_cuda(env, found)
     )
 
 

@@ -71,3 +71,23 @@ def test_pods_must_fit_their_nodes():
     ]
     (hint,) = {d.hint for d in caught.value.diagnostics if "g5" in d.message}
     assert hint == 'use cpu: "3.92" and memory: "15Gi" or less, or instance_type: g5.2xlarge'
+
+
+def test_build_verify_checks_the_cuda_runtime_the_wheel_brought():
+    from envparity.build import Difference, compare_cuda
+    from envparity.image_probe import ImageContents
+
+    env = resolve(load_spec(ROOT / "envspecs" / "embed.yaml"), "production")
+
+    def image(**distributions: str) -> ImageContents:
+        return ImageContents("3.12.7", "/opt/venv", dict(distributions))
+
+    assert compare_cuda(env, image(**{"nvidia-cuda-runtime-cu12": "12.6.77"})) == []
+    assert compare_cuda(env, image(**{"nvidia-cuda-runtime-cu12": "12.8.90"})) == [
+        Difference("cuda runtime (torch 2.7.1 (PyPI default build cu126))", "12.6", "12.8.90")
+    ]
+    assert compare_cuda(env, image()) == [
+        Difference("cuda runtime (torch 2.7.1 (PyPI default build cu126))", "12.6", None)
+    ]
+    serve = resolve(load_spec(ROOT / "envspecs" / "serve.yaml"), "production")
+    assert compare_cuda(serve, image()) == []  # CUDA from the base image: not a wheel's
