@@ -31,6 +31,12 @@ TAG_COPIES = {
         "replicate/cog pkg/config/cuda_compatibility.json@73ee77b (2026-05-07): Cog's scrape of "
         "Docker Hub's nvidia/cuda cuDNN devel tags"
     ),
+    "public-dockerfiles": (
+        "nvidia/cuda tags that public Dockerfiles and docs build FROM (several pinned by "
+        "digest, e.g. 13.0.1-runtime-ubuntu24.04@sha256:c3fde347..., "
+        "13.1.1-runtime-ubuntu24.04@sha256:12e26235...), for releases the copies above know "
+        "only by their cuDNN devel tags"
+    ),
     "supported-181367a6": (
         "nvidia/cuda doc/supported-tags.md@181367a6 as encoded in envparity 0.1's table "
         "(base/runtime/devel and cuDNN runtime/devel tags of each listed CUDA/OS pair)"
