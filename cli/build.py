@@ -111,6 +111,7 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
         style="green",
         soft_wrap=True,
     )
+    _stamp(client, spec, env, files, built.image_id, base_image, tags)
     sys.stdout.write(f"{env.image_ref}\n")
     if push:
         from envparity.render.stack_config import StackConfigError, record_image
@@ -133,6 +134,17 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
                 exc.hint,
             )
         err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
+
+
+def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
+    """Add the provenance record as the image's last layer; the tags move to the result."""
+    from envparity.provenance import PATH, ProvenanceError, stamp
+
+    try:
+        stamp(client, spec.source, env, files, image_id, base_image, [env.image_ref, *tags])
+    except ProvenanceError as exc:
+        fail(exc.message, exc.hint)
+    console(stderr=True).print(f"provenance: {PATH} (in-toto, SLSA v1)", soft_wrap=True)
 
 
 # The classic builder's bookkeeping lines (layer ids, container clean-up) are not progress;

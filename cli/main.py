@@ -35,6 +35,7 @@ COMMANDS = [
     ("drift", "drift:drift"),
     ("plan", "plan:plan"),
     ("build", "build:build"),
+    ("provenance", "provenance:provenance"),
 ]
 
 for _name, _target in COMMANDS:
