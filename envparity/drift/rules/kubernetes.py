@@ -69,7 +69,7 @@ def compare_kubernetes(
                 "a promoted digest",
                 container.image,
                 f"no digest of {env.image_tag} is recorded for stage {env.stage}: "
-                f"envparity build {spec_file(env)} --stage {env.stage} --push",
+                f"envparity build {spec_file(env, exp)} --stage {env.stage} --push",
                 severity=WARNING,
             )
         else:
