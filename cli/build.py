@@ -114,6 +114,7 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
     _stamp(client, spec, env, files, built.image_id, base_image, tags)
     sys.stdout.write(f"{env.image_ref}\n")
     if push:
+        from envparity.provenance import spec_commit
         from envparity.render.stack_config import StackConfigError, record_image
 
         if err.is_terminal:
@@ -127,7 +128,15 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
             )
         sys.stdout.write(f"{env.image_repository}@{digest}\n")
         try:
-            path = record_image(stacks, env.stage, env.name, env.image_ref, digest, env.fingerprint)
+            path = record_image(
+                stacks,
+                env.stage,
+                env.name,
+                env.image_ref,
+                digest,
+                env.fingerprint,
+                commit=spec_commit(spec.source),
+            )
         except StackConfigError as exc:
             fail(
                 f"pushed {env.image_repository}@{digest} but could not record it: {exc.message}",

@@ -46,6 +46,16 @@ class GitState:
     commit: str
     dirty: bool
 
+    def __str__(self) -> str:
+        """The commit, with `-dirty` when the work tree had uncommitted changes."""
+        return self.commit + ("-dirty" if self.dirty else "")
+
+
+def spec_commit(spec_path: str) -> str | None:
+    """`str(GitState)` of the spec's repository, None outside git (for the image history)."""
+    state = git_state(Path(spec_path))
+    return None if state is None else str(state)
+
 
 @dataclass(frozen=True)
 class Package:
