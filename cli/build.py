@@ -40,6 +40,12 @@ def build(
     stacks: Path = typer.Option(
         Path("stacks"), "--stacks", metavar="DIR", help="Where the stack configs are (for --push)."
     ),
+    verify_reproducible: bool = typer.Option(
+        False,
+        "--verify-reproducible",
+        help="Build twice without cache; compare Python, distributions and every file of the "
+        "environment; exit 1 listing any difference.",
+    ),
 ) -> None:
     """Build the image of one stage with the Docker engine of DOCKER_HOST, then verify it.
 
@@ -68,7 +74,7 @@ def build(
                 "stacks/), or point --stacks at the stack configs",
             )
     try:
-        _build(loaded, env, base_image, wheelhouse, tag, push, stacks)
+        _build(loaded, env, base_image, wheelhouse, tag, push, stacks, verify_reproducible)
     except RenderError as exc:  # also LockError: a missing or stale lock
         fail(
             exc.message if exc.message.startswith(str(spec)) else f"{spec}: {exc.message}", exc.hint
@@ -79,23 +85,26 @@ def build(
         fail(exc.message, exc.hint)
 
 
-def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
+def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -> None:
     from envparity import build as engine
     from envparity.render.artifacts import render_env
 
     files = render_env(spec)
     client = engine.connect()
     err = console(stderr=True)
-    with _progress(err, env.image_ref) as on_progress:
-        built = engine.build(
-            client,
-            env,
-            files,
-            wheelhouse=wheelhouse,
-            base_image=base_image,
-            tags=tags,
-            on_progress=on_progress,
-        )
+    if twice:
+        built = _build_twice(client, env, files, err, wheelhouse, base_image, tags)
+    else:
+        with _progress(err, env.image_ref) as on_progress:
+            built = engine.build(
+                client,
+                env,
+                files,
+                wheelhouse=wheelhouse,
+                base_image=base_image,
+                tags=tags,
+                on_progress=on_progress,
+            )
     differences = engine.verify(client, env, files, built.image_id)
     if differences:
         _show_differences(err, env.image_ref, differences)
@@ -143,6 +152,38 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
                 exc.hint,
             )
         err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
+
+
+def _build_twice(client, env, files, err, wheelhouse, base_image, tags):
+    """`--verify-reproducible`: two cache-less builds compared; exit 1 when they differ."""
+    from envparity.reproducible import build_twice
+
+    with _progress(err, f"{env.image_ref} (twice, no cache)") as on_progress:
+        twice = build_twice(
+            client,
+            env,
+            files,
+            on_progress,
+            wheelhouse=wheelhouse,
+            base_image=base_image,
+            tags=tags,
+        )
+    if twice.differences:
+        _show_differences(
+            err, f"two builds of {env.image_ref}", twice.differences, ("first", "second")
+        )
+        fail(
+            f"{env.image_ref} is not reproducible: {len(twice.differences)} difference(s) "
+            "between two builds without cache",
+            "pin what moves (base image by digest, every package in the lock), then retry",
+        )
+    err.print(
+        f"reproducible: two builds without cache have the same Python, {twice.distributions} "
+        f"distributions and {twice.files} files",
+        style="green",
+        soft_wrap=True,
+    )
+    return twice.second
 
 
 def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
@@ -213,14 +254,14 @@ class _progress:
             self.bar.stop()
 
 
-def _show_differences(err, ref: str, differences) -> None:
+def _show_differences(err, ref: str, differences, columns=("spec / lock", "image")) -> None:
     from rich.table import Table
 
     err.print(f"{ref} differs from the spec:", markup=False, soft_wrap=True)
     table = Table()
     table.add_column("what")
-    table.add_column("spec / lock")
-    table.add_column("image")
+    for column in columns:
+        table.add_column(column)
     for d in differences:
         table.add_row(d.what, d.expected or "(absent)", d.found or "(absent)")
     err.print(table)
