@@ -78,11 +78,12 @@ def _request(
     data: bytes | IO[bytes] | None = None,
     headers: dict[str, str] | None = None,
     ok: tuple[int, ...] = (200,),
+    timeout: float = TIMEOUT,
 ):
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     where = urllib.parse.urlsplit(url).netloc
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT)
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code in ok:
             return exc
@@ -107,10 +108,15 @@ def _request(
     return response
 
 
-def get_manifest(repo: Repository, reference: str) -> Manifest | None:
+def get_manifest(repo: Repository, reference: str, timeout: float = TIMEOUT) -> Manifest | None:
     """The manifest of `reference` (tag or digest) in `repo`; None when it does not exist."""
     try:
-        response = _request("GET", f"{repo.base}/manifests/{reference}", headers={"Accept": ACCEPT})
+        response = _request(
+            "GET",
+            f"{repo.base}/manifests/{reference}",
+            headers={"Accept": ACCEPT},
+            timeout=timeout,
+        )
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
@@ -133,10 +139,10 @@ def manifest_exists(repo: Repository, digest: str) -> bool:
     return True
 
 
-def get_blob(repo: Repository, digest: str) -> bytes:
+def get_blob(repo: Repository, digest: str, timeout: float = TIMEOUT) -> bytes:
     """A blob's bytes, checked against its digest."""
     try:
-        with _request("GET", f"{repo.base}/blobs/{digest}") as response:
+        with _request("GET", f"{repo.base}/blobs/{digest}", timeout=timeout) as response:
             body = response.read()
     except urllib.error.HTTPError as exc:
         raise _error(exc, f"reading blob {digest} of {repo}") from None
@@ -247,3 +253,25 @@ def _error(exc: urllib.error.HTTPError, doing: str) -> RegistryError:
         f"{doing}: {exc.code} {exc.reason}" + (f" ({detail})" if detail else ""),
         "check the registry's log",
     )
+
+
+def read_provenance(image: str, timeout: float = TIMEOUT) -> dict[str, Any] | None:
+    """The envparity provenance record of `image` (`host/repo[:tag][@digest]`), read from its
+    last layer in the registry; None when the image has no record there."""
+    from envparity.provenance import read_from_layer
+
+    name, _, digest = image.partition("@")
+    repository, _, tag = name.rpartition(":")
+    if not repository or "/" in tag:
+        repository, tag = name, "latest"
+    repo = Repository.parse(repository)
+    manifest = get_manifest(repo, digest or tag, timeout)
+    if manifest is not None and manifest.media_type in INDEXES:
+        children = manifest.json.get("manifests") or []
+        amd64 = [c for c in children if (c.get("platform") or {}).get("architecture") == "amd64"]
+        chosen = (amd64 or children or [None])[0]
+        manifest = get_manifest(repo, chosen["digest"], timeout) if chosen else None
+    layers = manifest.json.get("layers") if manifest is not None else None
+    if not layers:
+        return None
+    return read_from_layer(get_blob(repo, layers[-1]["digest"], timeout), image)

@@ -60,6 +60,7 @@ class WorkloadContainer:
     name: str
     image: str
     gpu_limit: str | None  # resources.limits["nvidia.com/gpu"]
+    provenance: Provenance | None = None  # read from the image's registry, when it can be
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,56 @@ def test_verify_reproducible_builds_twice_and_compares(project, wheelhouse, dock
     assert done.stderr.count("Using cache") == 0
     env = p.resolved("production")
     assert "io.envparity.provenance" in docker_client.images.get(env.image_ref).labels
+
+
+def test_kubernetes_drift_names_the_package_from_the_pods_image(
+    project, wheelhouse, tmp_path, monkeypatch
+):
+    from kubernetes import client, config
+
+    from tests.drift.fake_kube import FakeKube
+
+    p = staged(project)
+    build(p, wheelhouse, "testing", "--push")
+    image = str(recorded(p, "testing"))
+    p.spec.write_text(
+        p.spec.read_text(encoding="utf-8").replace("idna==3.10", "idna==3.9"), encoding="utf-8"
+    )
+    env = p.resolved("testing")
+    server = FakeKube().start()
+    try:
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig(tmp_path / "kubeconfig")))
+        labels = {"app.kubernetes.io/name": env.name, "envparity.io/stage": env.stage}
+        body = {
+            "metadata": {"name": env.name, "labels": labels},
+            "spec": {
+                "replicas": env.replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": env.name, "image": image}]},
+                },
+            },
+        }
+        with config.new_client_from_config(config_file=str(tmp_path / "kubeconfig")) as api:
+            client.AppsV1Api(api).create_namespaced_deployment(env.name, body)
+        done = run_cli(
+            "drift",
+            str(p.spec),
+            "--stage",
+            "testing",
+            "--target",
+            "kubernetes",
+            "--stacks",
+            str(p.stacks),
+            "--json",
+            env={"KUBECONFIG": str(tmp_path / "kubeconfig")},
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 2, done.stderr
+    findings = json.loads(done.stdout)["results"][0]["findings"]
+    idna = next(f for f in findings if f["object"].endswith("python_packages idna"))
+    assert idna["object"] == f"deployment {env.name}/{env.name} python_packages idna"
+    assert (idna["expected"], idna["actual"]) == ("3.9", "3.10")
+    assert str(p.spec) in idna["hint"]
