@@ -257,3 +257,40 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
     assert idna["object"] == f"deployment {env.name}/{env.name} python_packages idna"
     assert (idna["expected"], idna["actual"]) == ("3.9", "3.10")
     assert str(p.spec) in idna["hint"]
+
+
+def test_require_clean_drift_checks_the_source_stage_first(project, wheelhouse, docker_client):
+    p = staged(project)
+    testing = p.resolved("testing")
+    build(p, wheelhouse, "testing", "--push")
+    clean = cli(
+        p,
+        "promote",
+        "--from",
+        "testing",
+        "--to",
+        "staging",
+        "--require-clean-drift",
+        "--drift-target",
+        "docker",
+    )
+    assert clean.returncode == 0, clean.stderr
+    # A newer image of the environment built from other software: the source stage drifted.
+    import io
+
+    dockerfile = f"FROM {testing.image_ref}\nLABEL io.envparity.fingerprint={'0' * 64}\n"
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True)
+    drifted = cli(
+        p,
+        "promote",
+        "--from",
+        "testing",
+        "--to",
+        "production",
+        "--require-clean-drift",
+        "--drift-target",
+        "docker",
+    )
+    assert drifted.returncode == 2
+    assert "not promoting: stage testing is not in sync on docker" in drifted.stderr
+    assert recorded(p, "production") is None
