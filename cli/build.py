@@ -49,7 +49,7 @@ def build(
 ) -> None:
     """Build the image of one stage with the Docker engine of DOCKER_HOST, then verify it.
 
-    The image is tagged <registry>/<name>:<version>-<fingerprint[:12]> and run once without network: its Python must be the spec's and its distributions exactly the lock's.
+    The image is tagged <registry>/<name>:<version>-<fingerprint[:12]> and run once without network: its Python must be the spec's and its distributions exactly the lock's. A last layer adds its provenance record (/etc/envparity/provenance.json; see `envparity provenance`).
 
     Prints the image reference (and with --push the pushed digest) on stdout. Exit 0 when built and verified (and pushed), 1 otherwise.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
