@@ -294,3 +294,81 @@ def test_require_clean_drift_checks_the_source_stage_first(project, wheelhouse, 
     assert drifted.returncode == 2
     assert "not promoting: stage testing is not in sync on docker" in drifted.stderr
     assert recorded(p, "production") is None
+
+
+@pytest.fixture(scope="module")
+def second_registry(tmp_path_factory):
+    """Another anonymous loopback registry, so a promotion has to move the blobs' bytes."""
+    import socket
+    import subprocess
+    import textwrap
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{s.getsockname()[1]}"
+    root = tmp_path_factory.mktemp("second-registry")
+    (root / "config.yml").write_text(
+        textwrap.dedent(f"""\
+        version: 0.1
+        log: {{level: warn}}
+        storage: {{filesystem: {{rootdirectory: {root / "data"}}}}}
+        http: {{addr: "{address}"}}
+        """),
+        encoding="utf-8",
+    )
+    with (root / "registry.log").open("wb") as log:
+        process = subprocess.Popen(
+            ["docker-registry", "serve", str(root / "config.yml")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail((root / "registry.log").read_text(), pytrace=False)
+            time.sleep(0.2)
+    yield address
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_copy_to_another_registry_moves_the_blobs(docker_client, second_registry):
+    """Across registries nothing can be mounted: every blob is streamed and checked."""
+    import io
+    import tarfile
+
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in (
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\nLABEL io.envparity.name=copy-test\n"),
+            ("hello", uuid.uuid4().hex),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    context.seek(0)
+    source = registry.Repository.parse(f"{REGISTRY}/promo-{uuid.uuid4().hex[:8]}/copy")
+    image, _ = docker_client.images.build(fileobj=context, custom_context=True, rm=True)
+    image.tag(str(source), "1")
+    try:
+        digest = None
+        for event in docker_client.api.push(str(source), tag="1", stream=True, decode=True):
+            digest = (event.get("aux") or {}).get("Digest") or digest
+    finally:
+        docker_client.images.remove(image.id, force=True)
+    target = registry.Repository.parse(f"{second_registry}/staging/copy")
+    copied = registry.copy(source, digest, target, "1")
+    assert copied.digest == digest
+    again = registry.get_manifest(target, "1")
+    assert again is not None and again.digest == digest
+    for blob in [again.json["config"], *again.json["layers"]]:
+        registry.get_blob(target, blob["digest"])  # present, and matches its digest
+    assert registry.manifest_exists(target, digest)
+    assert not registry.manifest_exists(target, "sha256:" + "0" * 64)
