@@ -86,8 +86,11 @@ class Provenance:
 
 
 def git_state(path: Path) -> GitState | None:
-    """The commit of the repository holding `path` and whether its work tree has changes."""
+    """The commit of the repository holding spec `path`, and whether the spec or its locks
+    differ from it (uncommitted or untracked). Other files, such as the stack configs that
+    build, promote and rollback write, do not make it dirty: the image is made from these."""
     where = path.resolve().parent
+    stem = path.name.rsplit(".", 1)[0]
     try:
         commit = subprocess.run(
             ["git", "-C", str(where), "rev-parse", "HEAD"],
@@ -97,7 +100,18 @@ def git_state(path: Path) -> GitState | None:
             check=True,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(where),
+                "status",
+                "--porcelain",
+                "--untracked-files=all",
+                "--",
+                path.name,
+                f"{stem}.lock",
+                f"{stem}.*.lock",
+            ],
             capture_output=True,
             text=True,
             timeout=10,

@@ -124,3 +124,31 @@ def test_reproducibility_lists_every_key_that_differs():
         Difference("file b", "2", None),
         Difference("file c", None, "3"),
     ]
+
+
+def test_git_state_is_dirty_only_when_the_spec_or_its_locks_changed(tmp_path):
+    import subprocess
+
+    from envparity.provenance import git_state
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    spec = tmp_path / "demo.yaml"
+    assert git_state(spec) is None  # not a repository
+    for name in ("demo.yaml", "demo.lock", "demo.testing.lock", "Pulumi.testing.yaml"):
+        (tmp_path / name).write_text("a\n", encoding="utf-8")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "spec")
+    clean = git_state(spec)
+    assert clean is not None and not clean.dirty and len(clean.commit) == 40
+    (tmp_path / "Pulumi.testing.yaml").write_text("recorded\n", encoding="utf-8")
+    assert not git_state(spec).dirty  # envparity's own records do not count
+    (tmp_path / "demo.testing.lock").write_text("b\n", encoding="utf-8")
+    assert git_state(spec).dirty
