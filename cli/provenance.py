@@ -21,16 +21,26 @@ def provenance(
 ) -> None:
     """Print the provenance record of IMAGE (/etc/envparity/provenance.json, written by `envparity build`).
 
-    Exit 0 when printed, 1 when the image is missing or has no record.
+    IMAGE is read from the local engine, else from its registry (last layer only, anonymously). Exit 0 when printed, 1 when the image is missing or has no record.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
     from envparity.build import BuildError, connect
-    from envparity.provenance import ProvenanceError, parse, read_from_image
+    from envparity.provenance import ImageMissing, ProvenanceError, parse, read_from_image
+    from envparity.registry import RegistryError, read_provenance
 
     try:
-        client = connect()
-        record = read_from_image(client, image)
+        try:
+            record = read_from_image(connect(), image)
+        except ImageMissing:
+            if "/" not in image:
+                raise
+            record = read_provenance(image)  # not pulled: read its last layer from the registry
+            if record is None:
+                fail(
+                    f"image {image} has no provenance record in its registry",
+                    "rebuild it with `envparity build` (images built before provenance have none)",
+                )
         found = parse(record, image)
-    except (BuildError, ProvenanceError) as exc:
+    except (BuildError, ProvenanceError, RegistryError) as exc:
         fail(exc.message, exc.hint)
     if as_json:
         sys.stdout.write(json.dumps(record, indent=2, sort_keys=True) + "\n")

@@ -41,6 +41,10 @@ class ProvenanceError(UserError):
     """An image whose provenance cannot be read: one line and a hint."""
 
 
+class ImageMissing(ProvenanceError):
+    """The image is not on the local engine."""
+
+
 @dataclass(frozen=True)
 class GitState:
     commit: str
@@ -319,7 +323,7 @@ def read_from_image(client, image: str) -> dict[str, Any]:
     try:
         labels = client.images.get(image).labels or {}
     except ImageNotFound:
-        raise ProvenanceError(
+        raise ImageMissing(
             f"image {image} is not on the engine", f"docker pull {image}, then retry"
         ) from None
     if LABEL not in labels:

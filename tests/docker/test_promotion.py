@@ -116,6 +116,10 @@ def test_promote_rollback_and_history(project, wheelhouse):
     copy = registry.get_manifest(registry.Repository.parse(staging.image_repository), first)
     assert copy is not None and copy.digest == first
     assert recorded(p, "staging").digest == first
+    # The copy was never pulled: its provenance is read from the registry.
+    shown = run_cli("provenance", f"{staging.image_repository}@{first}", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["subject"][0]["digest"]["sha256"] == staging.fingerprint
 
     # A rebuild differs only by its provenance record (build time), so it has another digest.
     build(p, wheelhouse, "testing", "--push")
