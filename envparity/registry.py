@@ -85,8 +85,6 @@ def _request(
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
-        if exc.code in ok:
-            return exc
         if exc.code in (401, 403):
             raise RegistryError(
                 f"registry {where} refused {method} {urllib.parse.urlsplit(url).path}: "
