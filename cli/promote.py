@@ -109,6 +109,8 @@ def history(
     from envparity.promotion import history as read
 
     [loaded] = load_or_exit([spec])
+    if stage not in loaded.stages:
+        fail(f"{spec}: no stage {stage!r}", f"use one of {', '.join(loaded.stages)}")
     try:
         entries = read(stacks, stage, loaded.name)
     except PromotionError as exc:
