@@ -52,7 +52,9 @@ def promote(
     if require_clean_drift:
         _require_clean_drift(loaded, source_env, drift_target, stacks)
     try:
-        moved = run(stacks, source_env, target_env, commit=spec_commit(loaded.source))
+        moved = run(
+            stacks, source_env, target_env, commit=spec_commit(loaded.source), spec=str(spec)
+        )
     except (PromotionError, RegistryError) as exc:
         fail(exc.message, exc.hint)
     _report(moved, json_out, f"promoted {source} -> {target}")
@@ -86,7 +88,7 @@ def rollback(
         fail(f"{spec}: no stage {stage!r}", f"use one of {', '.join(loaded.stages)}")
     env = resolve_or_exit(loaded, stage)
     try:
-        moved = run(stacks, env, to, commit=spec_commit(loaded.source))
+        moved = run(stacks, env, to, commit=spec_commit(loaded.source), spec=str(spec))
     except (PromotionError, RegistryError) as exc:
         fail(exc.message, exc.hint)
     _report(moved, json_out, f"rolled back {stage}")

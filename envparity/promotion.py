@@ -9,6 +9,7 @@ stage's image history (`envparity:imageHistory`); `pulumi up` then deploys the r
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,17 @@ def recorded(stacks_dir: Path, env: ResolvedStage) -> sc.ImageRef | None:
 
 
 def promote(
-    stacks_dir: Path, source: ResolvedStage, target: ResolvedStage, commit: str | None = None
+    stacks_dir: Path,
+    source: ResolvedStage,
+    target: ResolvedStage,
+    commit: str | None = None,
+    spec: str | None = None,
 ) -> Moved:
-    """Copy the image recorded for `source` to `target`'s repository and record it there."""
-    spec_hint = f"envparity build SPEC --stage {source.stage} --push"
+    """Copy the image recorded for `source` to `target`'s repository and record it there.
+
+    `spec` is the spec's path as the user gave it, for hints."""
+    spec = shlex.quote(spec) if spec else "SPEC"
+    spec_hint = f"envparity build {spec} --stage {source.stage} --push"
     found = recorded(stacks_dir, source)
     if found is None:
         raise PromotionError(
@@ -55,7 +63,7 @@ def promote(
             f"stage {source.stage} runs another image than {target.stage} would "
             f"({source.image_tag} vs {target.image_tag}): their extra_python_packages differ",
             f"promote between stages with the same extra_python_packages, or build "
-            f"{target.stage}: envparity build SPEC --stage {target.stage} --push",
+            f"{target.stage}: envparity build {spec} --stage {target.stage} --push",
         )
     if not target.registry:
         raise PromotionError(
@@ -119,7 +127,11 @@ def history(stacks_dir: Path, stage: str, name: str) -> list[sc.HistoryEntry]:
 
 
 def rollback(
-    stacks_dir: Path, env: ResolvedStage, to: str | None = None, commit: str | None = None
+    stacks_dir: Path,
+    env: ResolvedStage,
+    to: str | None = None,
+    commit: str | None = None,
+    spec: str | None = None,
 ) -> Moved:
     """Record the previous (or the named digest's) image of `env`'s software for its stage.
 
@@ -127,6 +139,7 @@ def rollback(
     the stack deploys what the spec says, so rolling back to other software means checking
     out the spec it was built from (its commit is in the history).
     """
+    spec = shlex.quote(spec) if spec else "SPEC"
     current = recorded(stacks_dir, env)
     entries = history(stacks_dir, env.stage, env.name)
     if to is not None:
@@ -134,7 +147,7 @@ def rollback(
         if chosen is None:
             raise PromotionError(
                 f"{to} is not in the image history of {env.name} in stage {env.stage}",
-                f"pick one from `envparity history SPEC --stage {env.stage}`",
+                f"pick one from `envparity history {spec} --stage {env.stage}`",
             )
     else:
         chosen = next(
@@ -143,7 +156,7 @@ def rollback(
         if chosen is None:
             raise PromotionError(
                 f"stage {env.stage} has no earlier image of {env.name} to roll back to",
-                f"see `envparity history SPEC --stage {env.stage}`",
+                f"see `envparity history {spec} --stage {env.stage}`",
             )
     if chosen.image.tag != env.image_tag:
         raise PromotionError(
