@@ -52,7 +52,7 @@ OS_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?")
 PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IMAGE_REF = re.compile(
     r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
@@ -217,7 +217,7 @@ def baked_env(spec: Spec) -> str:
     if not items:
         return ""
     pairs = [
-        f"{_checked(k, ENV_NAME, 'env', 'an upper-case variable name')}={quote(v, f'env.{k}')}"
+        f"{_checked(k, ENV_NAME, 'env', 'a POSIX variable name')}={quote(v, f'env.{k}')}"
         for k, v in items
     ]
     return "ENV " + " \\\n    ".join(pairs)
