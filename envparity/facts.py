@@ -110,3 +110,8 @@ def torch_cuda_builds(torch_minor: str) -> tuple[str, ...] | None:
 def build_cuda(build: str) -> tuple[int, int] | None:
     """'cu121' -> (12, 1)."""
     return t.build_cuda(build)
+
+
+def cudnn_major_of_marker(marker: str) -> str | None:
+    """'cudnn8' -> '8'; the plain 'cudnn' of newer tags -> '9'; None when not known."""
+    return t.CUDNN_MARKER_MAJOR.get(marker)

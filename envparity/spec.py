@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from envparity import compat, compat_tables, facts, requirements, requirements_file
+from envparity import compat, compat_tables, cuda_image, facts, requirements, requirements_file
 from envparity.diagnostics import Diagnostic, SpecError
 from envparity.fingerprint import fingerprint
 from envparity.model import STAGES, NodeRange, Run, Software, Spec, Stage, frozen_map
@@ -160,6 +160,7 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
     indexes = list(data.get("package_indexes") or ())
     indexes += [u for u in (from_file.extra_index_urls if from_file else ()) if u not in indexes]
     gpus = {p for name in data.get("gpus") or () for p in facts.gpu_products(name) or (name,)}
+    tag = cuda_image.parse(data["base_image"]) if data.get("base_image") else None
     software = Software(
         envparity=data["envparity"],
         name=data["name"],
@@ -167,10 +168,10 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         python=data["python"],
         cuda=cuda,
         cudnn=_text(data.get("cudnn")),
-        cuda_flavor=data.get("cuda_flavor", "runtime") if cuda else None,
+        cuda_flavor=data.get("cuda_flavor", tag.flavor if tag else "runtime") if cuda else None,
         driver=data.get("driver"),
         gpus=tuple(sorted(gpus)),
-        os=data.get("os") or compat_tables.default_os(cuda),
+        os=data.get("os") or (tag.os if tag else compat_tables.default_os(cuda)),
         base_image=data.get("base_image"),
         system_packages=tuple(sorted(data.get("system_packages") or ())),
         python_packages=requirements.normalise_all(pins),
@@ -248,6 +249,7 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
             )
         )
+    out += cuda_image.check(data)
     if data.get("cuda_flavor") is not None and not data.get("cuda"):
         out.append(
             Diagnostic(
