@@ -1,0 +1,75 @@
+"""`envparity import`: a spec drafted from a Cog, Truss or BentoML file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from envparity.cli.common import INVALID, fail, print_diagnostics, print_json
+
+from envparity.diagnostics import SpecError
+
+
+def import_spec(
+    path: Path = typer.Argument(
+        ..., help="A cog.yaml, a Truss config.yaml or a bentofile.yaml.", show_default=False
+    ),
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write the spec here (beside the peer file, so python_requirements resolves) "
+        "instead of printing it.",
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print {spec, valid, problems} as JSON instead of YAML."
+    ),
+) -> None:
+    """Draft a spec from a peer's config file and validate it.
+
+    What the peer leaves implicit (CUDA, cuDNN, Python patch release) is resolved the way the
+    peer does; what has no place in a spec is kept as YAML comments. Exit 0 when the drafted
+    spec validates, 1 when it does not (its problems are printed on stderr) or the file
+    cannot be read.
+    """
+    from envparity.peer_import import ImportError_, import_file
+    from envparity.spec import parse_spec
+
+    try:
+        draft = import_file(path)
+    except ImportError_ as exc:
+        fail(exc.message, exc.hint)
+    text = draft.to_yaml()
+    # python_requirements is relative to the peer file's folder: validate as if beside it.
+    shown = str(output) if output else str(path.parent / f"{draft.fields['name']}.envspec.yaml")
+    problems = []
+    try:
+        spec = parse_spec(text, shown, read=_beside(path.parent))
+        problems = list(spec.warnings)
+    except SpecError as exc:
+        problems = exc.diagnostics
+    valid = not any(d.severity == "error" for d in problems)
+    if json_out:
+        print_json({"spec": text, "valid": valid, "problems": [d.to_json() for d in problems]})
+    elif output:
+        from envparity.render.files import write_atomic
+
+        write_atomic(output, text.encode())
+        sys.stdout.write(f"wrote {output}\n")
+    else:
+        sys.stdout.write(text)
+    if not json_out:
+        print_diagnostics(problems)
+    if not valid:
+        raise typer.Exit(INVALID)
+
+
+def _beside(folder: Path):
+    def read(relative: str) -> str | None:
+        try:
+            return (folder / relative).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    return read
