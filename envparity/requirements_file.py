@@ -159,23 +159,25 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
     )
 
 
+COMMENT = re.compile(r"(^|\s+)#.*$")
+
+
 def _logical_lines(text: str) -> list[_Line]:
-    """pip's preprocessing: join backslash continuations, drop comments and blank lines."""
+    """pip's preprocessing: join backslash continuations (a comment line never continues),
+    drop comments and blank lines."""
     out: list[_Line] = []
     pending, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate([*text.splitlines(), ""], start=1):
         if not pending:
             start = number
-        if raw.endswith("\\"):
+        if raw.endswith("\\") and not COMMENT.match(raw):
             pending += raw[:-1]
             continue
-        joined = re.sub(r"(^|\s+)#.*$", "", pending + raw)
+        joined = COMMENT.sub("", pending + raw)
         pending = ""
         if joined.strip():
             column = len(joined) - len(joined.lstrip()) + 1
             out.append(_Line(joined.strip(), start, column))
-    if pending.strip():
-        out.append(_Line(re.sub(r"(^|\s+)#.*$", "", pending).strip(), start, 1))
     return out
 
 
