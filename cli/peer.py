@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,12 +41,17 @@ def import_spec(
         draft = import_file(path)
     except ImportError_ as exc:
         fail(exc.message, exc.hint)
+    # python_requirements is relative to the folder the spec will be in: the output's, else
+    # the peer file's (print it, save it beside the peer file).
+    folder = output.parent if output else path.parent
+    if "python_requirements" in draft.fields:
+        peer_relative = path.parent / draft.fields["python_requirements"]
+        draft.fields["python_requirements"] = os.path.relpath(peer_relative, folder)
     text = draft.to_yaml()
-    # python_requirements is relative to the peer file's folder: validate as if beside it.
-    shown = str(output) if output else str(path.parent / f"{draft.fields['name']}.envspec.yaml")
+    shown = str(output) if output else str(folder / f"{draft.fields['name']}.envspec.yaml")
     problems = []
     try:
-        spec = parse_spec(text, shown, read=_beside(path.parent))
+        spec = parse_spec(text, shown, read=_beside(folder))
         problems = list(spec.warnings)
     except SpecError as exc:
         problems = exc.diagnostics

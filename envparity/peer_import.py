@@ -105,7 +105,11 @@ def _cog(path: Path, data: dict) -> Draft:
     if gpu:
         torch = _torch_minor(pins + (requirements or []))
         builds = facts.torch_cuda_builds(torch) if torch else None
-        if torch and builds:
+        written = str(build.get("cuda") or "")
+        if re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+)?", written):
+            minor = tuple(int(p) for p in written.split(".")[:2])
+            why = f"build.cuda: {written}"  # Cog uses the written CUDA and fits torch to it
+        elif torch and builds:
             minor = max(facts.build_cuda(b) for b in builds)
             why = f"the newest CUDA torch {torch} is built for"
         elif torch:
@@ -116,12 +120,14 @@ def _cog(path: Path, data: dict) -> Draft:
             )
         else:
             minor, why = COG_DEFAULT_CUDA, "Cog's default CUDA when torch is not pinned"
-        release = _cuda_release(draft, minor, build.get("cuda"))
+        release = _cuda_release(draft, minor, written)
         if release:
-            os = next(
+            # Cog: the newest Ubuntu whose image has the newest cuDNN of that CUDA
+            oses = [
                 o for o in facts.cuda_image_oses() if facts.cuda_image(release, None, o, "devel")
-            )
-            cudnn = facts.cudnn_in_images(release, os)
+            ]
+            os = next((o for o in oses if facts.cudnn_in_images(release, o)), oses[0])
+            cudnn = str(build.get("cudnn") or "") or facts.cudnn_in_images(release, os)
             draft.fields["cuda"] = release
             if cudnn:
                 draft.fields["cudnn"] = cudnn
@@ -131,8 +137,8 @@ def _cog(path: Path, data: dict) -> Draft:
                 f"cuda {release}: {why}; cuDNN is the newest of its images and the image a "
                 "devel one, as Cog does"
             )
-            if torch and builds:
-                cu = "cu" + "".join(map(str, minor))
+            cu = "cu" + "".join(map(str, minor))
+            if torch and cu in (facts.torch_cuda_builds(torch) or ()):
                 draft.fields["package_indexes"] = [f"https://download.pytorch.org/whl/{cu}"]
                 draft.notes.append(f"torch comes from the {cu} index, as Cog installs it")
     _list_field(draft, "system_packages", build.get("system_packages"))
@@ -140,8 +146,8 @@ def _cog(path: Path, data: dict) -> Draft:
     if requirements is not None:
         draft.fields["python_requirements"] = build["python_requirements"]
     _env(draft, build.get("env") if isinstance(build.get("env"), dict) else None)
-    for key in ("run", "pre_install", "cuda", "cudnn"):
-        if build.get(key) and key not in ("cuda",):
+    for key in ("run", "pre_install"):
+        if build.get(key):
             draft.lost.append(f"build.{key}: {_one_line(build[key])}")
     for key in ("predict", "train", "model", "run"):
         if isinstance(data.get(key), str):
@@ -249,7 +255,7 @@ def _bentoml(path: Path, data: dict) -> Draft:
     cuda = docker.get("cuda_version")
     if cuda:
         parts = tuple(int(p) for p in str(cuda).split(".")[:2])
-        release = _cuda_release(draft, parts, None)
+        release = _cuda_release(draft, parts, str(cuda))
         if release:
             draft.fields["cuda"] = release
             draft.notes.append(f"cuda {release} from docker.cuda_version {cuda}")
@@ -325,8 +331,11 @@ def _python(draft: Draft, written: str | None, key: str | None) -> None:
     draft.fields["python"] = exact
 
 
-def _cuda_release(draft: Draft, minor: tuple[int, ...], written: Any) -> str | None:
+def _cuda_release(draft: Draft, minor: tuple[int, ...], written: Any = None) -> str | None:
+    """The exact CUDA release of `minor` with images: the written one, else the newest."""
     releases = facts.cuda_releases_of_minor(tuple(minor[:2]))
+    if written in releases:
+        return written
     if not releases:
         draft.lost.append(
             f"CUDA {'.'.join(map(str, minor))}: no nvidia/cuda image of it is known to envparity"

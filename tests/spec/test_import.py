@@ -119,3 +119,47 @@ def test_cli_exit_codes():
         text=True,
     )
     assert (missing.returncode, missing.stderr.count("\n")) == (1, 1)
+
+
+def test_cog_written_cuda_is_kept(tmp_path):
+    (tmp_path / "cog.yaml").write_text(
+        'build:\n  gpu: true\n  cuda: "12.1"\n  python_version: "3.10"\n'
+        "  python_packages: [torch==2.1.2]\n",
+        encoding="utf-8",
+    )
+    data = yaml.safe_load(import_file(tmp_path / "cog.yaml").to_yaml())
+    assert (data["cuda"], data["cudnn"], data["os"]) == ("12.1.1", "8", "ubuntu22.04")
+    assert data["package_indexes"] == ["https://download.pytorch.org/whl/cu121"]
+
+
+def test_bentoml_cuda_version(tmp_path):
+    (tmp_path / "bentofile.yaml").write_text(
+        'service: "service:Svc"\ndocker:\n  cuda_version: "12.4.1"\n  python_version: "3.12"\n'
+        "python:\n  packages: [numpy==1.26.4]\n",
+        encoding="utf-8",
+    )
+    text = import_file(tmp_path / "bentofile.yaml").to_yaml()
+    data = yaml.safe_load(text)
+    assert (data["cuda"], data["python"]) == ("12.4.1", "3.12.16")
+    parse_spec(text, str(tmp_path / "x.yaml"))
+
+
+def test_output_elsewhere_points_at_the_requirements_file(tmp_path):
+    out = tmp_path / "envspecs" / "blur.yaml"
+    out.parent.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envparity.cli.main",
+            "import",
+            str(FIXTURES / "cog/blur/cog.yaml"),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    relative = yaml.safe_load(out.read_text())["python_requirements"]
+    assert (out.parent / relative).resolve() == (FIXTURES / "cog/blur/requirements.txt").resolve()
