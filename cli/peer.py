@@ -20,8 +20,8 @@ def import_spec(
         None,
         "--output",
         "-o",
-        help="Write the spec here (beside the peer file, so python_requirements resolves) "
-        "instead of printing it.",
+        help="Write the spec here instead of printing it; python_requirements is made "
+        "relative to it.",
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print {spec, valid, problems} as JSON instead of YAML."
