@@ -51,6 +51,11 @@ def gpu_products(name: str) -> tuple[str, ...] | None:
     return None
 
 
+def gpu_names() -> tuple[str, ...]:
+    """Every GPU product name envparity knows, sorted."""
+    return tuple(sorted(t.GPUS))
+
+
 def _without_memory(product: str) -> str:
     head, _, tail = product.rpartition("-")
     return head if head and tail.endswith("GB") and tail[:-2].isdigit() else product

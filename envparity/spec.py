@@ -266,7 +266,7 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 Diagnostic(
                     f"GPU '{name}' is not known to envparity",
                     ("gpus", i),
-                    f"use one of: {', '.join(sorted(compat_tables.GPUS))}; short names: {aliases}",
+                    f"use one of: {', '.join(facts.gpu_names())}; short names: {aliases}",
                 )
             )
     top_env = _mapping(data.get("env"))
