@@ -12,7 +12,7 @@ what is beside it, which the fingerprint could not cover.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from envparity import requirements
@@ -33,6 +33,11 @@ class RequirementsFile:
     hashes: tuple[tuple[str, tuple[str, ...]], ...]  # (normalised pin, sorted --hash values)
     index_url: str | None
     extra_index_urls: tuple[str, ...]
+    # (normalised pin, line, column) in the file: for messages, not part of the content
+    positions: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
+
+    def position_of(self, pin: str) -> tuple[int, int] | None:
+        return next(((line, col) for p, line, col in self.positions if p == pin), None)
 
     def to_json(self) -> dict:
         return {
@@ -154,6 +159,7 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
             hashes=tuple((p[0], p[1]) for p in ordered if p[1]),
             index_url=index_url,
             extra_index_urls=tuple(extra),
+            positions=tuple((p[0], p[2].line, p[2].column) for p in ordered),
         ),
         problems,
     )

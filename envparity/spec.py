@@ -76,7 +76,8 @@ def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> S
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
     spec = _build(data, source, requirements_file)
-    problems = _locate(problems + compat.check_compatibility(spec), source)
+    found = _in_requirements_file(compat.check_compatibility(spec), spec, source)
+    problems = _locate(problems + found, source)
     if any(d.severity == "error" for d in problems):
         raise SpecError(problems)
     return replace(spec, warnings=tuple(problems))
@@ -90,7 +91,7 @@ def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
     relative = data.get("python_requirements")
     if not isinstance(relative, str) or relative.startswith("/"):
         return None, []
-    shown = str(Path(file).parent / relative) if file != "<spec>" else relative
+    shown = _shown(file, relative)
     inline = data.get("python_packages")
     inline = [r for r in inline if isinstance(r, str)] if isinstance(inline, list) else []
     if read is None:
@@ -99,6 +100,32 @@ def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
     if text is None:
         return None, [Diagnostic(f"{shown} does not exist", requirements_file.FIELD)]
     return requirements_file.parse(text, shown, inline)
+
+
+def _in_requirements_file(
+    problems: list[Diagnostic], spec: Spec, source: SourceMap
+) -> list[Diagnostic]:
+    """Problems about a pin that came from python_requirements, located at its line there."""
+    from_file = spec.software.python_requirements
+    if from_file is None:
+        return problems
+    out = []
+    for d in problems:
+        path = d.path
+        if len(path) == 2 and path[0] == "python_packages" and path not in source.raw:
+            where = from_file.position_of(spec.software.python_packages[path[1]])
+            if where is not None:
+                shown = _shown(spec.source, source.raw[requirements_file.FIELD])
+                d = replace(
+                    d, path=requirements_file.FIELD, file=shown, line=where[0], column=where[1]
+                )
+        out.append(d)
+    return out
+
+
+def _shown(spec_file: str, relative: str) -> str:
+    """How messages name the requirements file: beside the spec as the user named it."""
+    return str(Path(spec_file).parent / relative) if spec_file != "<spec>" else relative
 
 
 def _unless_reported(problems: list[Diagnostic], reported: list[Diagnostic]) -> list[Diagnostic]:

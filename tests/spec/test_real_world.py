@@ -204,3 +204,19 @@ def test_nvidia_base_image_without_cuda_is_refused(tmp_path):
         match=r"base_image is an nvidia/cuda image with CUDA 12\.4\.1, but cuda is not set",
     ):
         load_spec(write(tmp_path, text))
+
+
+def test_compatibility_problem_of_a_file_pin_points_into_the_file(tmp_path):
+    # torch 2.4 has no cu126 build: the error belongs to the requirements file's line
+    spec = edit(
+        GPU_SPEC, "  - fastapi==0.115.0", "  - fastapi==0.115.0\npython_requirements: r.txt"
+    )
+    spec = edit(
+        spec,
+        "gpus: [A10G, L4]",
+        "gpus: [A10G, L4]\npackage_indexes: [https://download.pytorch.org/whl/cu126]",
+    )
+    (tmp_path / "r.txt").write_text("six==1.16.0\n\ntorch==2.4.1\n", encoding="utf-8")
+    found = [d for d in errors(tmp_path, spec) if "torch" in d.message]
+    assert found, [d.format() for d in problems(tmp_path, spec)]
+    assert (found[0].file, found[0].line, found[0].column) == (str(tmp_path / "r.txt"), 3, 1)
