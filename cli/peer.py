@@ -34,12 +34,12 @@ def import_spec(
     spec validates, 1 when it does not (its problems are printed on stderr) or the file
     cannot be read.
     """
-    from envparity.peer_import import ImportError_, import_file
+    from envparity.peer_import import PeerFileError, import_file
     from envparity.spec import parse_spec
 
     try:
         draft = import_file(path)
-    except ImportError_ as exc:
+    except PeerFileError as exc:
         fail(exc.message, exc.hint)
     # python_requirements is relative to the folder the spec will be in: the output's, else
     # the peer file's (print it, save it beside the peer file).

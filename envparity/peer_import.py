@@ -34,7 +34,7 @@ BENTOML_PORT = 3000  # `bentoml serve` listens on 3000 by default
 DEFAULT_PYTHON = "3.11"  # when the peer file names none (BentoML: the Python of `bentoml build`)
 
 
-class ImportError_(UserError):
+class PeerFileError(UserError):
     """A peer file envparity cannot read: one line plus a hint."""
 
 
@@ -49,13 +49,12 @@ class Draft:
     lost: list[str] = field(default_factory=list)  # not carried over: said at the end
 
     def to_yaml(self) -> str:
-        head = [f"# Imported by `envparity import` from the {self.peer} file {self.source}."]
-        head += [f"# {line}" for line in self.notes]
-        body = []
-        for key, value in self.fields.items():
-            body.append(_dump({key: value}))
+        # Comment text is folded to one line: a value with a line break cannot add a field.
+        head = [f"# Imported by `envparity import` from the {self.peer} file {_fold(self.source)}."]
+        head += [f"# {_fold(line)}" for line in self.notes]
+        body = [_dump({key: value}) for key, value in self.fields.items()]
         tail = ["", "# Not carried over from the peer file:"] if self.lost else []
-        tail += [f"#   {line}" for line in self.lost]
+        tail += [f"#   {_fold(line)}" for line in self.lost]
         return "\n".join(head) + "\n" + "".join(body) + "\n".join(tail) + ("\n" if tail else "")
 
 
@@ -64,30 +63,35 @@ def import_file(path: Path) -> Draft:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ImportError_(
+        raise PeerFileError(
             f"{path}: no such file", "give a cog.yaml, config.yaml or bentofile.yaml"
         ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImportError_(
+        raise PeerFileError(
             f"{path}: cannot read it: {first}", "check that it is a YAML file"
         ) from None
     if not isinstance(data, dict):
-        raise ImportError_(
+        raise PeerFileError(
             f"{path}: not a YAML mapping", "give a cog.yaml, config.yaml or bentofile.yaml"
         )
     if path.name == "cog.yaml" or ("build" in data and isinstance(data["build"], dict)):
-        return _cog(path, data)
-    if path.name.startswith("bentofile") or "service" in data:
-        return _bentoml(path, data)
-    if (
-        "model_name" in data
-        or "resources" in data
-        or "requirements" in data
-        or "python_version" in data
-    ):
-        return _truss(path, data)
-    raise ImportError_(
+        peer = _cog
+    elif path.name.startswith("bentofile") or "service" in data:
+        peer = _bentoml
+    elif {"model_name", "resources", "requirements", "python_version"} & set(data):
+        peer = _truss
+    else:
+        peer = None
+    if peer is not None:
+        try:
+            return peer(path, data)
+        except (AttributeError, TypeError, ValueError) as exc:  # a value of an unexpected type
+            raise PeerFileError(
+                f"{path}: a field has a value of an unexpected type ({_fold(str(exc))})",
+                "check the file against the peer's documentation",
+            ) from None
+    raise PeerFileError(
         f"{path}: not a Cog, Truss or BentoML file envparity recognises",
         "name it cog.yaml (Cog), config.yaml (Truss) or bentofile.yaml (BentoML)",
     )
@@ -404,6 +408,10 @@ def _run_and_stages(
     if secrets:
         production["secrets"] = secrets
     draft.fields["stages"] = {"local": {"gpus": 0}, "production": production}
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _one_line(value: Any) -> str:

@@ -163,3 +163,28 @@ def test_output_elsewhere_points_at_the_requirements_file(tmp_path):
     assert done.returncode == 0, done.stderr
     relative = yaml.safe_load(out.read_text())["python_requirements"]
     assert (out.parent / relative).resolve() == (FIXTURES / "cog/blur/requirements.txt").resolve()
+
+
+def test_a_line_break_in_a_peer_value_cannot_add_a_field(tmp_path):
+    (tmp_path / "cog.yaml").write_text(
+        'build:\n  python_version: "3.12\\nbase_image: evil"\n', encoding="utf-8"
+    )
+    data = yaml.safe_load(import_file(tmp_path / "cog.yaml").to_yaml())
+    assert "base_image" not in data
+
+
+@pytest.mark.parametrize(
+    "text", ["build:\n  python_packages: 3\n", "service: x\npython: [1]\n", "resources: [1]\n"]
+)
+def test_wrong_shapes_are_one_line(tmp_path, text):
+    name = "bentofile.yaml" if text.startswith("service") else "cog.yaml"
+    if text.startswith("resources"):
+        name = "config.yaml"
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "envparity.cli.main", "import", str(tmp_path / name)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
