@@ -220,3 +220,31 @@ def test_compatibility_problem_of_a_file_pin_points_into_the_file(tmp_path):
     found = [d for d in errors(tmp_path, spec) if "torch" in d.message]
     assert found, [d.format() for d in problems(tmp_path, spec)]
     assert (found[0].file, found[0].line, found[0].column) == (str(tmp_path / "r.txt"), 3, 1)
+
+
+def test_newest_python_patches_are_what_the_pinned_uv_installs():
+    """The table in envparity/facts.py is uv's download list (the uv the Dockerfile pins)."""
+    import re
+    import subprocess
+
+    from uv import find_uv_bin
+
+    from envparity import facts
+    from envparity.render.dockerfile import UV_IMAGE
+
+    uv = find_uv_bin()
+    version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split()[1] == UV_IMAGE.rsplit(":", 1)[1]
+    listed = subprocess.run(
+        [uv, "python", "list", "--only-downloads", "--all-versions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    newest: dict[str, tuple[int, ...]] = {}
+    for found in re.findall(r"cpython-(3\.\d+\.\d+)-linux-x86_64-gnu", listed):
+        release = tuple(map(int, found.split(".")))
+        minor = found.rsplit(".", 1)[0]
+        newest[minor] = max(newest.get(minor, release), release)
+    for minor in facts.known_python_minors():
+        assert facts.newest_python_patch(minor) == ".".join(map(str, newest[minor])), minor
