@@ -76,7 +76,7 @@ def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> S
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
     spec = _build(data, source, requirements_file)
-    found = _in_requirements_file(compat.check_compatibility(spec), spec, source)
+    found = _relocated(compat.check_compatibility(spec), spec, source)
     problems = _locate(problems + found, source)
     if any(d.severity == "error" for d in problems):
         raise SpecError(problems)
@@ -102,25 +102,41 @@ def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
     return requirements_file.parse(text, shown, inline)
 
 
-def _in_requirements_file(
-    problems: list[Diagnostic], spec: Spec, source: SourceMap
-) -> list[Diagnostic]:
-    """Problems about a pin that came from python_requirements, located at its line there."""
+def _relocated(problems: list[Diagnostic], spec: Spec, source: SourceMap) -> list[Diagnostic]:
+    """Compatibility problems about values the loader expanded, moved to where they were written.
+
+    The rules see the normalised spec: a pin that came from python_requirements is located
+    at its line there, and a GPU that a short name (`V100`) stands for at that name.
+    """
+    return [_at_pin_line(_at_gpu_name(d, spec, source), spec, source) for d in problems]
+
+
+def _at_pin_line(d: Diagnostic, spec: Spec, source: SourceMap) -> Diagnostic:
     from_file = spec.software.python_requirements
-    if from_file is None:
-        return problems
-    out = []
-    for d in problems:
-        path = d.path
-        if len(path) == 2 and path[0] == "python_packages" and path not in source.raw:
-            where = from_file.position_of(spec.software.python_packages[path[1]])
-            if where is not None:
-                shown = _shown(spec.source, source.raw[requirements_file.FIELD])
-                d = replace(
-                    d, path=requirements_file.FIELD, file=shown, line=where[0], column=where[1]
-                )
-        out.append(d)
-    return out
+    path = d.path
+    if from_file is None or len(path) != 2 or path[0] != "python_packages" or path in source.raw:
+        return d
+    where = from_file.position_of(spec.software.python_packages[path[1]])
+    if where is None:
+        return d
+    shown = _shown(spec.source, source.raw[requirements_file.FIELD])
+    return replace(d, path=requirements_file.FIELD, file=shown, line=where[0], column=where[1])
+
+
+def _at_gpu_name(d: Diagnostic, spec: Spec, source: SourceMap) -> Diagnostic:
+    path, gpus = d.path, spec.software.gpus
+    if len(path) != 2 or path[0] != "gpus" or not isinstance(path[1], int):
+        return d
+    written = source.raw.get(path)
+    if written in gpus and written in d.message:  # the rule found the product as written
+        return d
+    product = gpus[path[1]] if path[1] < len(gpus) else None
+    if product is None or product not in d.message:
+        return d
+    for key, text in source.raw.items():
+        if len(key) == 2 and key[0] == "gpus" and product in (facts.gpu_products(text) or ()):
+            return replace(d, path=key)
+    return d
 
 
 def _shown(spec_file: str, relative: str) -> str:

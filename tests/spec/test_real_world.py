@@ -248,3 +248,18 @@ def test_newest_python_patches_are_what_the_pinned_uv_installs():
         newest[minor] = max(newest.get(minor, release), release)
     for minor in facts.known_python_minors():
         assert facts.newest_python_patch(minor) == ".".join(map(str, newest[minor])), minor
+
+
+@pytest.mark.parametrize("order", [("T4", "V100"), ("V100", "T4")])
+def test_problem_of_a_short_gpu_name_points_at_it(tmp_path, order):
+    listed = "".join(f"\n  - {name}" for name in order)
+    text = edit(GPU_SPEC, 'cuda: "12.4.1"', 'cuda: "13.0.2"')
+    text = edit(text, "gpus: [A10G, L4]", f"gpus:{listed}")
+    text = edit(text, 'cudnn: "9"\n', "").replace('driver: "550.54.15"\n', "")
+    text = text.replace("    instance_type: g5.xlarge\n", "").replace(
+        "    instance_type: g6.xlarge\n", ""
+    )
+    found = [d for d in errors(tmp_path, text) if "sm_70" in d.message]
+    assert len(found) == 2, [d.format() for d in problems(tmp_path, text)]
+    v100_line = text.splitlines().index("  - V100") + 1
+    assert {d.line for d in found} == {v100_line}
