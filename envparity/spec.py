@@ -71,11 +71,11 @@ def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> S
     # The rules of meaning look only at values of the right shape, so they run even when
     # the schema found problems elsewhere: one round shows every problem that can be known.
     problems = _unless_reported(_check_meaning(data), schema_problems)
-    requirements_file, file_problems = _read_requirements(data, file, read)
+    from_file, file_problems = _read_requirements(data, file, read)
     problems += schema_problems + file_problems
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
-    spec = _build(data, source, requirements_file)
+    spec = _build(data, source, from_file)
     found = _relocated(compat.check_compatibility(spec), spec, source)
     problems = _locate(problems + found, source)
     if any(d.severity == "error" for d in problems):
@@ -185,10 +185,10 @@ def parse_spec_unchecked(text: str, file: str, read: Reader | None = None) -> Sp
     problems = check_schema(data) if isinstance(data, dict) else [Diagnostic("not a spec mapping")]
     if problems:
         raise SpecError(_locate(problems, source))
-    requirements_file, problems = _read_requirements(data, file, read)
+    from_file, problems = _read_requirements(data, file, read)
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
-    return _build(data, source, requirements_file)
+    return _build(data, source, from_file)
 
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
