@@ -233,8 +233,6 @@ def _truss(path: Path, data: dict) -> Draft:
             "environment_variables",
             "secrets",
             "base_image",
-            "model_metadata",
-            "external_package_dirs",
         },
     )
     _run_and_stages(

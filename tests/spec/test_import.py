@@ -87,6 +87,7 @@ def test_cog_gpu_cuda_follows_the_torch_version(tmp_path):
 def test_lost_fields_become_comments():
     _, text = _draft("truss/05-speech-to-text/config.yaml")
     assert "#   external_data:" in text
+    assert '#   model_metadata: {"example_model_input":' in text
     _, text = _draft("bentoml/sd3-medium/bentofile.yaml")
     assert '#   labels: {"owner": "bentoml-team", "project": "gallery"}' in text
     assert yaml.safe_load(text)["run"]["command"] == ["bentoml", "serve", "service:SD3Medium"]
