@@ -142,7 +142,8 @@ def _cuda_suggestions(spec: Spec, cuda: str) -> list[str]:
     def accepted(c: str) -> bool:
         floor = t.min_driver_for_cuda(c)
         if not floor or (
-            sw.base_image is None and not t.cuda_base_image(c, sw.cudnn, sw.os, "runtime")
+            sw.base_image is None
+            and not t.cuda_base_image(c, sw.cudnn, sw.os, sw.cuda_flavor or "runtime")
         ):
             return False
         if sw.driver is not None and not t.driver_at_least(sw.driver, floor):
@@ -249,33 +250,34 @@ def _base_image(spec: Spec) -> Iterator[Diagnostic]:
     sw = spec.software
     if sw.cuda is None or sw.base_image is not None or t.min_driver_for_cuda(sw.cuda) is None:
         return
+    flavor = sw.cuda_flavor or "runtime"
     written_os = spec.positions is None or ("os",) in spec.positions.values
     os_path = ("os",) if written_os else ("cuda",)
-    if t.cuda_base_image(sw.cuda, None, sw.os, "runtime") is None:
+    if t.cuda_base_image(sw.cuda, None, sw.os, flavor) is None:
         elsewhere = [
             o
             for o in t.image_oses_for_cuda(sw.cuda)
-            if t.cuda_base_image(sw.cuda, sw.cudnn, o, "runtime")
+            if t.cuda_base_image(sw.cuda, sw.cudnn, o, flavor)
         ]
-        nearest = _nearest_tags(sw.cuda, None, sw.os)
+        nearest = _nearest_tags(sw.cuda, None, sw.os, flavor)
         instead = _cuda_suggestions(spec, sw.cuda)
         if elsewhere:
-            ref = t.cuda_base_image(sw.cuda, sw.cudnn, elsewhere[0], "runtime")
+            ref = t.cuda_base_image(sw.cuda, sw.cudnn, elsewhere[0], flavor)
             hint = f"use os: {elsewhere[0]} (it has {ref})"
         elif instead:
             hint = f'use cuda: "{instead[0]}" (it has images on {sw.os})'
         else:
             hint = "set base_image to an image with this CUDA, or pick another cuda/os"
         yield Diagnostic(
-            f"nvidia/cuda has no tag {sw.cuda}-runtime-{sw.os}"
+            f"nvidia/cuda has no tag {sw.cuda}-{flavor}-{sw.os}"
             + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
             os_path,
             hint,
         )
         return
-    if sw.cudnn is not None and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, "runtime") is None:
-        majors = t.cudnn_majors(sw.cuda, sw.os, "runtime")
-        nearest = _nearest_tags(sw.cuda, sw.cudnn, sw.os)
+    if sw.cudnn is not None and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, flavor) is None:
+        majors = t.cudnn_majors(sw.cuda, sw.os, flavor)
+        nearest = _nearest_tags(sw.cuda, sw.cudnn, sw.os, flavor)
         instead = _cuda_suggestions(spec, sw.cuda)
         if majors:
             hint = f'use cudnn: "{majors[-1]}"'
@@ -285,7 +287,7 @@ def _base_image(spec: Spec) -> Iterator[Diagnostic]:
             hint = "remove cudnn, or set base_image to an image that has it"
         offered = f"cuDNN {', '.join(majors)}" if majors else "no cuDNN"
         yield Diagnostic(
-            f"nvidia/cuda has no cuDNN {sw.cudnn} runtime tag for CUDA {sw.cuda} on {sw.os} "
+            f"nvidia/cuda has no cuDNN {sw.cudnn} {flavor} tag for CUDA {sw.cuda} on {sw.os} "
             f"(its tags have {offered})"
             + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
             ("cudnn",),
@@ -293,12 +295,14 @@ def _base_image(spec: Spec) -> Iterator[Diagnostic]:
         )
 
 
-def _nearest_tags(cuda: str, cudnn: str | None, os: str) -> list[tuple[str, str]]:
-    """(cuda, tag) of existing runtime tags on `os` with that cuDNN, nearest release first."""
+def _nearest_tags(
+    cuda: str, cudnn: str | None, os: str, flavor: str = "runtime"
+) -> list[tuple[str, str]]:
+    """(cuda, tag) of existing `flavor` tags on `os` with that cuDNN, nearest release first."""
     key = version_key(cuda)
     found = []
     for other in t.image_cudas(os):
-        ref = t.cuda_base_image(other, cudnn, os, "runtime")
+        ref = t.cuda_base_image(other, cudnn, os, flavor)
         if ref and t.min_driver_for_cuda(other):
             found.append((_distance(version_key(other), key), other, ref.split(":", 1)[1]))
     return [(c, tag) for _, c, tag in sorted(found)]

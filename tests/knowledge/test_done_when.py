@@ -164,3 +164,11 @@ def test_torchvision_older_than_the_snapshot_is_not_judged_and_newer_is_a_warnin
     new = parse_spec(base.replace("[torch", "[torchvision==0.99.0, torch"), "p.yaml")
     (warning,) = [w for w in new.warnings if "torchvision" in w.message]
     assert warning.message.startswith("torchvision 0.99.0 is newer than the knowledge snapshot")
+
+
+def test_the_image_rule_judges_the_flavour_the_spec_asks_for():
+    """13.0.1 is known by its cuDNN devel tags: a devel spec with cuDNN renders that tag."""
+    text = gpu_spec("13.0.1", "ubuntu24.04", "3.12.7", [], cudnn='"9"', cuda_flavor="devel")
+    assert choose_base(parse_spec(text, "p.yaml")).ref == (
+        "nvidia/cuda:13.0.1-cudnn-devel-ubuntu24.04"
+    )
