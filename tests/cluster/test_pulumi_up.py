@@ -94,6 +94,7 @@ def deployed(tmp_path_factory, admin):
     project_copy(work)
     deployment = Deployment(work)
     remove_leftovers(admin)
+    (work / "state").mkdir()
     deployment.pulumi("login", f"file://{work / 'state'}")
     deployment.pulumi("stack", "init", "local", "--secrets-provider", "passphrase")
     deployment.operation("preview")
@@ -241,7 +242,8 @@ def write_export_fixture(export: Path, stack_config: Path) -> None:
     (EXPORT_FIXTURE / "envspecs").mkdir(parents=True)
     (EXPORT_FIXTURE / "stacks").mkdir()
     for spec in SPECS:
-        shutil.copy(ROOT / spec, EXPORT_FIXTURE / spec)
+        for source in (ROOT / "envspecs").glob(f"{Path(spec).stem}.*"):  # the spec, its locks
+            shutil.copy(source, EXPORT_FIXTURE / "envspecs" / source.name)
     shutil.copy(stack_config, EXPORT_FIXTURE / "stacks" / "Pulumi.local.yaml")
     shutil.copy(export, EXPORT_FIXTURE / "export.json")
 
