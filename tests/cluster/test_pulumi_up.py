@@ -78,14 +78,19 @@ class Deployment:
         return self.results[name]
 
 
-def project_copy(work: Path) -> None:
-    """Pulumi.yaml and the local stack config, with the kube context of the test cluster."""
-    shutil.copy(ROOT / "Pulumi.yaml", work / "Pulumi.yaml")
-    (work / "stacks").mkdir()
+def local_stack_config() -> str:
+    """The repository's stack config of stage local, with the kube context of the test cluster."""
     config = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
     assert config["config"]["envparity:specs"] == list(SPECS)
     config["config"]["envparity:kubeContext"] = CONTEXT
-    (work / "stacks" / "Pulumi.local.yaml").write_text(yaml.safe_dump(config))
+    return yaml.safe_dump(config)
+
+
+def project_copy(work: Path) -> None:
+    """Pulumi.yaml and the local stack config."""
+    shutil.copy(ROOT / "Pulumi.yaml", work / "Pulumi.yaml")
+    (work / "stacks").mkdir()
+    (work / "stacks" / "Pulumi.local.yaml").write_text(local_stack_config())
 
 
 @pytest.fixture(scope="module")
@@ -232,10 +237,10 @@ def test_pulumi_drift_reads_the_real_stack_export(deployed):
         )
         assert code == 0, report
     if UPDATE_GOLDEN:
-        write_export_fixture(export, deployed.work / "stacks" / "Pulumi.local.yaml")
+        write_export_fixture(export)
 
 
-def write_export_fixture(export: Path, stack_config: Path) -> None:
+def write_export_fixture(export: Path) -> None:
     """The export, the specs and the stack config it was made from, for tests/drift."""
     if EXPORT_FIXTURE.exists():
         shutil.rmtree(EXPORT_FIXTURE)
@@ -244,7 +249,7 @@ def write_export_fixture(export: Path, stack_config: Path) -> None:
     for spec in SPECS:
         for source in (ROOT / "envspecs").glob(f"{Path(spec).stem}.*"):  # the spec, its locks
             shutil.copy(source, EXPORT_FIXTURE / "envspecs" / source.name)
-    shutil.copy(stack_config, EXPORT_FIXTURE / "stacks" / "Pulumi.local.yaml")
+    (EXPORT_FIXTURE / "stacks" / "Pulumi.local.yaml").write_text(local_stack_config())
     shutil.copy(export, EXPORT_FIXTURE / "export.json")
 
 

@@ -122,7 +122,8 @@ def test_pulumi_target_without_state_is_a_usage_error(cli, planned):
 
 # A real `pulumi stack export` of stage local, made by the real engine and Kubernetes provider
 # (tests/cluster/test_pulumi_up.py writes it with UPDATE_GOLDEN=1), with the specs and stack
-# config it was deployed from: parent-qualified URNs, provider references, `__defaults`.
+# config it was deployed from: parent-qualified URNs, provider references, the provider's
+# own annotations and managed fields in the outputs.
 REAL_EXPORT = ROOT / "tests" / "golden" / "drift" / "pulumi-export-local"
 SERVE_DEPLOYMENT = "kubernetes:apps/v1:Deployment serve-deployment"
 
@@ -152,7 +153,9 @@ def real_export() -> dict:
 
 def test_a_real_export_is_in_sync(cli, tmp_path):
     items = real_export()["deployment"]["resources"]
-    assert any("$envparity:workload:Workload$" in i["urn"] for i in items)  # parent-qualified
+    serve = next(i for i in items if i["urn"].endswith("::serve-deployment"))
+    assert "::envparity:workload:Workload$kubernetes:apps/v1:Deployment::" in serve["urn"]
+    assert serve["provider"].startswith("urn:pulumi:local::envparity::pulumi:providers:kubernetes")
     for spec in ("features.yaml", "serve.yaml", "train.yaml"):
         result = drift_real_export(cli, None, tmp_path, spec)
         assert result.code == 0, result.stdout
