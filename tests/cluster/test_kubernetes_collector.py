@@ -254,7 +254,9 @@ def test_drift_job_rights_read_and_never_write(setup, in_pod, cli, cleanup):
         assert apps.read_namespaced_deployment(env.name, env.name).metadata.name == env.name
         assert core.list_node(label_selector=kube_collector.node_selector(env, None)).items
         events = watch.Watch().stream(apps.list_namespaced_deployment, env.name, timeout_seconds=1)
-        assert [e["object"].metadata.name for e in events] == [env.name]
+        # ADDED first; kube-controller-manager may then update its status (MODIFIED).
+        seen = [(e["type"], e["object"].metadata.name) for e in events]
+        assert seen[0] == ("ADDED", env.name) and {name for _, name in seen} == {env.name}
         for forbidden in (
             lambda: apps.list_deployment_for_all_namespaces(),
             lambda: apps.create_namespaced_deployment(env.name, copy_of(apps, env)),

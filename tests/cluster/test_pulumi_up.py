@@ -33,7 +33,7 @@ class Deployment:
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        pulumi = service_fact("ENVPARITY_PULUMI", "")
+        pulumi = service_fact("ENVPARITY_PULUMI", "") or built("pulumi")
         if not pulumi or not Path(pulumi).is_file():
             pytest.fail(f"no Pulumi CLI ({pulumi or 'ENVPARITY_PULUMI unset'}) -- {SERVICES_HINT}")
         plugins = Path(service_fact("ENVPARITY_PULUMI_HOME", str(CACHE_DIR / "pulumi-home")))
@@ -84,6 +84,13 @@ def local_stack_config() -> str:
     assert config["config"]["envparity:specs"] == list(SPECS)
     config["config"]["envparity:kubeContext"] = CONTEXT
     return yaml.safe_dump(config)
+
+
+def built(name: str) -> str:
+    """Where `.ci/tools` caches the binary of NAME ('' when it is not built)."""
+    tools = ROOT / ".ci" / "tools"
+    run = subprocess.run(["bash", str(tools), "path", name], capture_output=True, text=True)
+    return run.stdout.strip()
 
 
 def project_copy(work: Path) -> None:
