@@ -23,7 +23,12 @@ from tests.conftest import ROOT, UPDATE_GOLDEN
 
 pytestmark = [pytest.mark.k8s, pytest.mark.pulumi]
 
-SPECS = ("envspecs/features.yaml", "envspecs/serve.yaml", "envspecs/train.yaml")
+SPECS = (
+    "envspecs/embed.yaml",
+    "envspecs/features.yaml",
+    "envspecs/serve.yaml",
+    "envspecs/train.yaml",
+)
 CONTEXT = "envparity-test"  # the context of the test kubeconfig
 EXPORT_FIXTURE = ROOT / "tests" / "golden" / "drift" / "pulumi-export-local"
 
