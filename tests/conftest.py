@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+# Console scripts (envparity, hadolint) of the environment running the tests, wherever it is.
+SCRIPTS = Path(sysconfig.get_path("scripts"))
 
 
 def assert_golden(path: Path, actual: str) -> None:
