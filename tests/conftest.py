@@ -29,6 +29,14 @@ def assert_golden(path: Path, actual: str) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if UPDATE_GOLDEN and os.environ.get("CI"):
+        raise pytest.UsageError(
+            "UPDATE_GOLDEN=1 rewrites golden files; it is refused when CI is set "
+            "(regenerate them locally and commit the diff)"
+        )
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT
