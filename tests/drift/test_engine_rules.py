@@ -68,6 +68,9 @@ def env(resolved):
 
 
 def rows(result) -> list[tuple]:
+    """The findings, once every finding, check and gap is known to carry the result's target."""
+    entries = (*result.findings, *result.checks, *result.unchecked)
+    assert {entry.target for entry in entries} <= {result.target}
     return [(f.object, f.field, f.expected, f.actual, f.hint, f.severity) for f in result.findings]
 
 
@@ -211,6 +214,33 @@ def test_a_gpu_cuda_does_not_target_is_drift(env):
     )
 
 
+def test_a_gpu_stage_on_a_host_without_a_driver(env):
+    facts = HostFacts("3.11.9", {"numpy": "1.26.4", "pyyaml": "6.0.1"}, {"MODE": "strict"})
+    no_reason = engine.compare("host", env, Observation(facts))
+    assert [r for r in rows(no_reason) if r[0] == "gpu"] == [
+        (
+            "gpu",
+            "present",
+            "1 NVIDIA GPU(s)",
+            "none (NVML found no driver)",
+            "stage production needs 1 GPU(s) per replica: run it on a GPU host, "
+            "or check a CPU stage (gpus: 0)",
+            "drift",
+        )
+    ]
+    why = dataclasses.replace(facts, no_gpu_reason="nvidia-ml-py is not installed")
+    [finding] = [r for r in rows(engine.compare("host", env, Observation(why))) if r[0] == "gpu"]
+    assert finding[3] == "none (nvidia-ml-py is not installed)"
+
+
+def test_without_cuda_no_compute_capability_is_judged(env):
+    no_cuda = dataclasses.replace(env, software=dataclasses.replace(env.software, cuda=None))
+    facts = HostFacts("3.11.9", {}, {}, "550.54.15", (GpuDevice("NVIDIA H100 80GB HBM3", (9, 0)),))
+    result = engine.compare("host", no_cuda, Observation(facts))
+    assert [c for c in checks(result) if c[0] == "gpu 0"] == [("gpu 0", "gpu")]
+    assert gaps(result) == []
+
+
 def test_a_cpu_stage_never_looks_at_gpus(resolved):
     _, cpu = resolved(SPEC, "staging")
     cpu = dataclasses.replace(cpu, gpus_per_replica=0)
@@ -237,7 +267,7 @@ def test_docker_in_sync(env):
         "2026-01-02T00:00:00Z",
         labels(env.fingerprint),
         "3.11.9",
-        {"numpy": "1.26.4", "pyyaml": "6.0.1"},
+        {"numpy": "1.26.4.0", "pyyaml": "6.0.1"},  # the same version, spelled longer
     )
     container = ContainerFacts("web", "sha256:" + "d" * 64, "demo:new")
     result = engine.compare("docker", env, Observation(DockerFacts((image,), (container,))))
@@ -354,10 +384,10 @@ def test_kubernetes_drift_in_deployments_and_nodes(env):
             selector,
         ),
         DeploymentFacts(
-            "ns2", "demo-b", {}, {}, 3, (WorkloadContainer("other", "r/demo:t", None),), {}
+            "ns3", "demo-c", {}, {"envparity.io/fingerprint": env.fingerprint}, 2, (), selector
         ),
         DeploymentFacts(
-            "ns3", "demo-c", {}, {"envparity.io/fingerprint": env.fingerprint}, 2, (), selector
+            "ns2", "demo-b", {}, {}, 3, (WorkloadContainer("other", "r/demo:t", None),), {}
         ),
     )
     nodes = (
@@ -374,6 +404,7 @@ def test_kubernetes_drift_in_deployments_and_nodes(env):
     )
     restore = f"restore it: {UP}"
     assert rows(result) == [
+        ("deployment ns3/demo-c", "containers", "demo", "none", restore, "drift"),
         (
             "deployment ns2/demo-b",
             "envparity.io/fingerprint",
@@ -393,7 +424,6 @@ def test_kubernetes_drift_in_deployments_and_nodes(env):
             f"deploy the promoted image: {UP}",
             "drift",
         ),
-        ("deployment ns3/demo-c", "containers", "demo", "none", restore, "drift"),
         (
             "node n2",
             "gpu",
@@ -563,10 +593,10 @@ def test_aws_drift_in_node_groups_and_ecr(env):
         ),
     )
     images = (
+        EcrImageFacts("gone/demo", "d", None, repository_exists=False),
         EcrImageFacts("production/demo", env.image_tag, DIGEST),
         EcrImageFacts("production/demo", "b", OTHER_DIGEST),
         EcrImageFacts("production/demo", "c", None),
-        EcrImageFacts("gone/demo", "d", None, repository_exists=False),
     )
     result = engine.compare(
         "aws",
@@ -609,6 +639,7 @@ def test_aws_drift_in_node_groups_and_ecr(env):
             restore,
             "drift",
         ),
+        ("ecr gone/demo:d", "repository", "gone/demo", "none", f"create it: {UP}", "drift"),
         (
             "ecr production/demo:b",
             "digest",
@@ -618,7 +649,6 @@ def test_aws_drift_in_node_groups_and_ecr(env):
             "drift",
         ),
         ("ecr production/demo:c", "present", "pushed", "none", f"push it: {push}", "drift"),
-        ("ecr gone/demo:d", "repository", "gone/demo", "none", f"create it: {UP}", "drift"),
     ]
     ecr = f"ecr production/demo:{env.image_tag}"
     assert checks(result) == [
@@ -657,6 +687,24 @@ def test_aws_missing_node_group_only_when_the_stage_has_one(env):
     none_planned = engine.compare("aws", env, Observation(AwsFacts(("c1",), (), image)))
     assert rows(none_planned) == []
     assert checks(none_planned) == [(f"ecr production/demo:{env.image_tag}", "present")]
+
+
+def test_aws_node_group_for_a_stage_without_instance_type(env):
+    group = NodeGroupFacts("c1", "stray", tags(env.fingerprint), ("g5.xlarge",), None, 1, 1, {})
+    other = NodeGroupFacts("c1", "stray-2", tags(env.fingerprint), ("g5.xlarge",), None, 1, 1, {})
+    result = engine.compare("aws", env, Observation(AwsFacts(("c1",), (group, other), ())))
+    assert rows(result) == [
+        (
+            f"nodegroup c1/{name}",
+            "present",
+            "none (the stage names no instance_type)",
+            name,
+            "delete it or set stages.production.instance_type",
+            "drift",
+        )
+        for name in ("stray", "stray-2")
+    ]
+    assert checks(result) == []
 
 
 # --- pulumi state ------------------------------------------------------------------------
@@ -716,6 +764,7 @@ def test_pulumi_key_inputs_missing_and_extra_resources(env):
         StateResource(BUCKET, "demo-extra", {}),
         StateResource(BUCKET, "demonstration", {}),  # another env's name, not a child of demo
         StateResource(BUCKET, "other-thing", {}),
+        StateResource("aws:sqs/queue:Queue", "demo-queue", {}),  # sorts after skipped ones
         StateResource("pulumi:providers:aws", "demo-provider", {}),
     )
     result = engine.compare("pulumi", env, Observation(PulumiFacts(state, planned)))
@@ -758,6 +807,7 @@ def test_pulumi_key_inputs_missing_and_extra_resources(env):
         ),
         (f"{BUCKET} demo", *extra, remove, "drift"),
         (f"{BUCKET} demo-extra", *extra, remove, "drift"),
+        ("aws:sqs/queue:Queue demo-queue", *extra, remove, "drift"),
     ]
     assert checks(result) == [
         (f"{GROUP} demo-nodes", "present"),
@@ -770,6 +820,18 @@ def test_pulumi_key_inputs_missing_and_extra_resources(env):
         (f"{DEPLOYMENT} demo-deploy", "spec.replicas"),
         (f"{BUCKET} demo-bucket", "present"),
     ]
+
+
+def test_gfd_driver_needs_major_and_minor():
+    current = "nvidia.com/cuda.driver-version"
+    assert engine.node_driver({f"{current}.major": "550"}) is None
+    assert engine.node_driver({f"{current}.minor": "54", f"{current}.revision": "15"}) is None
+    deprecated = {
+        "nvidia.com/cuda.driver.major": "570",
+        "nvidia.com/cuda.driver.minor": "26",
+        "nvidia.com/cuda.driver.rev": "03",
+    }
+    assert engine.node_driver({f"{current}.major": "550", **deprecated}) == "570.26.03"
 
 
 def test_every_target_has_a_comparer_and_nothing_observed_is_no_finding(env):
