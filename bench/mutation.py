@@ -8,8 +8,9 @@
 Each module is mutated in its own copy of the repository (.mutation/<module>/, ignored by
 git), so the checkout is never changed. mutmut 3 runs the module's fast tests once, then
 each mutant in a forked child, one child at a time by default (`--children N`): 2 cores
-are shared on the CI machines. `cd .mutation/<module> && mutmut show NAME` prints a
-surviving mutant.
+are shared on the CI machines. A surviving mutant, shown:
+
+    cd .mutation/engine && ../../.venv/bin/python -m mutmut show NAME
 """
 
 from __future__ import annotations
