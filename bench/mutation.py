@@ -27,19 +27,19 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
 COPIED = ("envparity", "cli", "components", "tests", "envspecs", "stacks", "Pulumi.yaml")
 
-# module name -> (the file mutated, the in-process tests that cover it)
+# module name -> (the files mutated, the in-process tests that cover them)
 MODULES = {
     "engine": (
-        "envparity/drift/engine.py",
+        ["envparity/drift/engine.py", "envparity/drift/outcome.py", "envparity/drift/rules/*"],
         [
             "tests/drift/test_engine_rules.py",
             "tests/drift/test_engine_and_report.py",
             "tests/drift/test_host_rules.py",
         ],
     ),
-    "compat": ("envparity/compat.py", ["tests/compat"]),
+    "compat": (["envparity/compat.py"], ["tests/compat"]),
     "spec": (
-        "envparity/spec.py",
+        ["envparity/spec.py"],
         [
             "tests/spec/test_rules.py",
             "tests/spec/test_loader.py",
@@ -52,7 +52,7 @@ KILLED = {"killed", "timeout", "segfault"}  # a crash or a hang is a detection t
 
 def prepare(name: str) -> Path:
     """A fresh copy of the sources and tests, configured to mutate only the module's file."""
-    path, tests = MODULES[name]
+    paths, tests = MODULES[name]
     work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -65,7 +65,7 @@ def prepare(name: str) -> Path:
             shutil.copy2(source, work / item)
     config = {
         "source_paths": ["envparity"],
-        "only_mutate": [path],
+        "only_mutate": paths,
         "pytest_add_cli_args_test_selection": tests,
         "also_copy": [item for item in COPIED if item != "envparity"],
     }
@@ -83,34 +83,39 @@ def run(name: str, children: int) -> None:
     )
 
 
-def score(name: str) -> tuple[Counter, list[str]]:
-    """Statuses of the module's mutants, and the names of the survivors."""
+def statuses(name: str) -> dict[str, dict[str, str]]:
+    """file -> mutant name -> status, from the .meta files mutmut wrote for the module."""
     from mutmut.stats import status_by_exit_code
 
-    path, _ = MODULES[name]
-    meta = WORK / name / "mutants" / f"{path}.meta"
-    if not meta.exists():
-        return Counter(), []
-    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-    statuses = {key: status_by_exit_code[code] for key, code in codes.items()}
-    survivors = sorted(key for key, status in statuses.items() if status == "survived")
-    return Counter(statuses.values()), survivors
+    root = WORK / name / "mutants"
+    found = {}
+    for meta in sorted(root.rglob("*.py.meta")) if root.exists() else ():
+        codes = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key") or {}
+        if codes:
+            source = str(meta.relative_to(root))[: -len(".meta")]
+            found[source] = {key: status_by_exit_code[code] for key, code in codes.items()}
+    return found
+
+
+def line(label: str, counts: Counter) -> str:
+    total = sum(counts.values())
+    killed = sum(n for status, n in counts.items() if status in KILLED)
+    return f"{label}: {killed}/{total} killed ({100 * killed / total:.1f}%)"
 
 
 def report(names: list[str]) -> None:
     for name in names:
-        counts, survivors = score(name)
-        total = sum(counts.values())
-        if not total:
+        files = statuses(name)
+        if not files:
             print(f"{name}: not run")
             continue
-        killed = sum(n for status, n in counts.items() if status in KILLED)
-        print(
-            f"{name} ({MODULES[name][0]}): {killed}/{total} killed "
-            f"({100 * killed / total:.1f}%) {dict(sorted(counts.items()))}"
-        )
-        for survivor in survivors:
-            print(f"  survived: {survivor}")
+        every = Counter(s for mutants in files.values() for s in mutants.values())
+        print(line(name, every), dict(sorted(every.items())))
+        for source, mutants in files.items():
+            print("  " + line(source, Counter(mutants.values())))
+            for mutant, status in sorted(mutants.items()):
+                if status not in KILLED:
+                    print(f"    {status}: {mutant}")
 
 
 def main() -> None:
