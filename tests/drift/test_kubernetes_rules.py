@@ -64,8 +64,8 @@ def test_a_deadline_passing_between_pages_is_unchecked(fake, setup):
     add_deployment(fake, env, image)
     for index in range(3):
         add_node(fake, env, f"gpu-{index}")
-    fake.trickle = (4, 0.2)  # the first page of each list takes 0.6 s, the deadline is 0.5 s
-    observation = kube_collector.collect(env, expected_node_pool(env), timeout=0.5, page_size=1)
+    fake.trickle = (6, 0.45)  # the first page of each list takes 2.25 s, the deadline is 2 s
+    observation = kube_collector.collect(env, expected_node_pool(env), timeout=2.0, page_size=1)
     assert observation.facts.nodes is None
     assert [(u.object, u.reason) for u in observation.unchecked] == [
         ("nodes", "timed out after reading 1 object(s)")
