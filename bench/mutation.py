@@ -41,6 +41,7 @@ MODULES = {
     "spec": (
         ["envparity/spec.py"],
         [
+            "tests/spec/test_model_build.py",
             "tests/spec/test_rules.py",
             "tests/spec/test_loader.py",
             "tests/spec/test_fingerprint_resolve.py",
