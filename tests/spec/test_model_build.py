@@ -204,3 +204,82 @@ def test_unique_names_across_files(tmp_path):
         )
     ]
     assert check_unique_names([load_spec(first), load_spec(tmp_path / "sub/../a.yaml")]) == []
+
+
+BASE = """\
+envparity: 1
+name: rules
+version: 1.0.0
+python: "3.11.9"
+env: {MODE: strict}
+system_packages: [git, curl, git=1:2.39.5-0+deb12u2]
+python_packages: [numpy==1.26.4]
+stages:
+  local: {env: {MODE: loose, OTHER: x}}
+  testing: {extra_python_packages: [pytest==8.3.3, NumPy==2.0.0]}
+  staging: {extra_python_packages: [pytest==8.3.3]}
+  production: {nodes: {min: 3, max: 2}}
+"""
+
+
+def diagnostics(text: str) -> list[tuple]:
+    try:
+        found = parse_spec(text, "rules.yaml").warnings
+    except SpecError as exc:
+        found = exc.diagnostics
+    return [(d.line, d.column, d.severity, d.message, d.hint) for d in found]
+
+
+def test_rules_of_meaning_exact():
+    assert diagnostics(BASE) == [
+        (
+            6,
+            30,
+            "error",
+            "OS package 'git' is listed twice (first at system_packages[0])",
+            "keep one entry",
+        ),
+        (
+            9,
+            17,  # the key itself
+            "error",
+            "env var MODE is baked into the image by the top-level env; a stage cannot redefine it",
+            "rename the runtime variable, or change the top-level env",
+        ),
+        (
+            10,
+            52,
+            "error",
+            "'numpy' is already pinned in python_packages; a stage may add packages but not "
+            "change the software every stage shares",
+            "remove it here, or change the pin in python_packages for every stage",
+        ),
+        (
+            11,
+            36,
+            "warning",
+            "staging adds extra_python_packages: it can then not run the image promoted by "
+            "digest from testing",
+            "put packages every stage needs in python_packages, and test tools in testing",
+        ),
+        (
+            12,
+            23,
+            "error",
+            "nodes.min (3) is larger than nodes.max (2)",
+            "make min <= max",
+        ),
+    ]
+
+
+def test_cudnn_needs_cuda():
+    text = MINIMAL.replace('python: "3.12.7"\n', 'python: "3.12.7"\ncudnn: 9\n')
+    assert diagnostics(text) == [
+        (
+            5,
+            8,
+            "error",
+            "cudnn is set but cuda is not: cuDNN needs CUDA",
+            'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
+        )
+    ]
