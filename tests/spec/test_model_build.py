@@ -26,7 +26,7 @@ cuda: "12.4.1"
 cudnn: 9
 driver: "550.54.15"
 gpus: [H100-80GB, A100-80GB]
-os: ubuntu22.04
+os: ubuntu20.04
 system_packages: [libgl1, curl]
 python_packages: [Numpy==1.26.4, torch==2.4.1+cu124]
 package_indexes: [https://download.pytorch.org/whl/cu124]
@@ -72,7 +72,7 @@ def test_every_field_lands_in_the_model():
         cudnn="9",
         driver="550.54.15",
         gpus=("A100-80GB", "H100-80GB"),
-        os="ubuntu22.04",
+        os="ubuntu20.04",
         base_image=None,
         system_packages=("curl", "libgl1"),
         python_packages=("numpy==1.26.4", "torch==2.4.1+cu124"),
@@ -282,4 +282,38 @@ def test_cudnn_needs_cuda():
             "cudnn is set but cuda is not: cuDNN needs CUDA",
             'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
         )
+    ]
+
+
+def test_a_gpu_spec_without_os_gets_the_cuda_default():
+    spec = parse_spec(FULL.replace("os: ubuntu20.04\n", ""), "full.yaml")
+    assert spec.software.os == "ubuntu22.04"
+
+
+def test_a_warning_alone_does_not_refuse_the_spec():
+    text = MINIMAL.replace("  local:\n", "  staging: {extra_python_packages: [pytest==8.3.3]}\n")
+    spec = parse_spec(text, "tiny.yaml")
+    assert [(w.severity, w.line) for w in spec.warnings] == [("warning", 8)]
+
+
+def test_a_compatibility_error_refuses_the_spec():
+    assert diagnostics(FULL.replace('driver: "550.54.15"', 'driver: "470.57.02"'))[0] == (
+        8,
+        9,
+        "error",
+        "driver 470.57.02 is below the minimum 550.54.15 that CUDA 12.4.1 needs",
+        'use driver: "550.54.15" or newer',
+    )
+
+
+def test_several_files_report_every_problem(tmp_path):
+    broken, first, second = (tmp_path / f"{n}.yaml" for n in ("broken", "a", "b"))
+    broken.write_text(MINIMAL.replace("version: 0.1.0", 'version: "one"'))
+    first.write_text(MINIMAL)
+    second.write_text(MINIMAL)
+    with pytest.raises(SpecError) as refused:
+        load_specs([broken, first, second])
+    assert [(d.file, d.line) for d in refused.value.diagnostics] == [
+        (str(broken), 3),
+        (str(second), 2),
     ]
