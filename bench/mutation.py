@@ -37,7 +37,7 @@ MODULES = {
             "tests/drift/test_host_rules.py",
         ],
     ),
-    "compat": (["envparity/compat.py"], ["tests/compat"]),
+    "compat": (["envparity/compat.py"], ["tests/compat", "tests/spec/test_model_build.py"]),
     "spec": (
         ["envparity/spec.py"],
         [
