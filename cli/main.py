@@ -30,11 +30,16 @@ COMMANDS = [
     ("show", "specs:show"),
     ("schema", "specs:schema"),
     ("parity", "specs:parity"),
+    ("import", "peer:import_spec"),
     ("render", "render:render"),
     ("lock", "lock:lock"),
     ("drift", "drift:drift"),
     ("plan", "plan:plan"),
     ("build", "build:build"),
+    ("provenance", "provenance:provenance"),
+    ("promote", "promote:promote"),
+    ("rollback", "promote:rollback"),
+    ("history", "promote:history"),
 ]
 
 for _name, _target in COMMANDS:
