@@ -69,6 +69,7 @@ def test_every_field_lands_in_the_model():
         version="2.3.4",
         python="3.11.9",
         cuda="12.4.1",
+        cuda_flavor="runtime",
         cudnn="9",
         driver="550.54.15",
         gpus=("A100-80GB", "H100-80GB"),
@@ -76,6 +77,7 @@ def test_every_field_lands_in_the_model():
         base_image=None,
         system_packages=("curl", "libgl1"),
         python_packages=("numpy==1.26.4", "torch==2.4.1+cu124"),
+        python_requirements=None,
         package_indexes=("https://download.pytorch.org/whl/cu124",),
         env={"A": "1", "B": "2"},
     )
@@ -116,6 +118,7 @@ def test_absent_fields_get_their_defaults():
         version="0.1.0",
         python="3.12.7",
         cuda=None,
+        cuda_flavor=None,
         cudnn=None,
         driver=None,
         gpus=(),
@@ -123,6 +126,7 @@ def test_absent_fields_get_their_defaults():
         base_image="registry.example.com/ml/python:3.12.7",
         system_packages=(),
         python_packages=(),
+        python_requirements=None,
         package_indexes=(),
         env={},
     )
