@@ -160,7 +160,7 @@ def test_host_drift_in_every_field(env):
             "gpu",
             ALLOWED,
             "NVIDIA Mystery",
-            "GPU 'NVIDIA Mystery' is not known to envparity; add it to compat_tables.GPUS "
+            "GPU 'NVIDIA Mystery' is not known to envparity; add it to the knowledge snapshot's gpus "
             "with its source, or run on a GPU the spec lists",
             "drift",
         ),
@@ -176,7 +176,7 @@ def test_host_drift_in_every_field(env):
         (
             "gpu 1",
             "whether CUDA 12.4.1 supports sm_30 is not known to envparity",
-            "add the architecture to compat_tables.ARCH_SUPPORT with its source",
+            "add the architecture to the knowledge snapshot's arch_support with its source",
         )
     ]
 

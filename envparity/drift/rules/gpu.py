@@ -8,6 +8,14 @@ from envparity.drift.outcome import Outcome
 from envparity.model import ResolvedStage
 
 
+def _cuda(env: ResolvedStage) -> str | None:
+    """The stage's CUDA runtime (`cuda`, or the CUDA a pinned torch build brings)."""
+    from envparity.compat import cuda_runtime
+
+    runtime = cuda_runtime(env.software)
+    return runtime.version if runtime else None
+
+
 def driver_floor(env: ResolvedStage) -> str | None:
     """The lowest NVIDIA driver the stage may run on: the spec's `driver`, else the floor of
     its CUDA runtime (`cuda`, or the CUDA a pinned torch build brings)."""
@@ -23,7 +31,7 @@ def driver_ok(out: Outcome, obj: str, env: ResolvedStage, driver: str) -> None:
     if floor is None:
         out.gap(
             obj,
-            f"the driver floor of CUDA {env.cuda_runtime} is not known to envparity",
+            f"the driver floor of CUDA {_cuda(env)} is not known to envparity",
             "set `driver:` in the spec",
         )
         return
@@ -72,12 +80,12 @@ def product_ok(
         )
     if product is not None and capability is None:
         capability = compat_tables.gpu_info(product).capability
-    if capability is not None and env.cuda_runtime:
-        supported = compat_tables.cuda_supports_capability(env.cuda_runtime, capability)
+    if capability is not None and _cuda(env):
+        supported = compat_tables.cuda_supports_capability(_cuda(env), capability)
         if supported is None:
             out.gap(
                 obj,
-                f"whether CUDA {env.cuda_runtime} supports "
+                f"whether CUDA {_cuda(env)} supports "
                 f"{compat_tables.sm(capability)} is not known to envparity",
                 "add the architecture to the knowledge snapshot's arch_support with its source",
             )
@@ -85,10 +93,10 @@ def product_ok(
             out.expect(
                 obj,
                 "compute capability",
-                f"supported by CUDA {env.cuda_runtime}",
+                f"supported by CUDA {_cuda(env)}",
                 compat_tables.sm(capability)
                 if not supported
-                else f"supported by CUDA {env.cuda_runtime}",
+                else f"supported by CUDA {_cuda(env)}",
                 f"pick a CUDA release that targets {compat_tables.sm(capability)}",
                 same=supported,
             )
