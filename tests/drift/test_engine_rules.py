@@ -160,7 +160,8 @@ def test_host_drift_in_every_field(env):
             "gpu",
             ALLOWED,
             "NVIDIA Mystery",
-            "GPU 'NVIDIA Mystery' is not known to envparity; add it to the knowledge snapshot's gpus "
+            "GPU 'NVIDIA Mystery' is not known to envparity; add it to the knowledge "
+            "snapshot's gpus "
             "with its source, or run on a GPU the spec lists",
             "drift",
         ),
