@@ -52,8 +52,8 @@ CASES = {
         "set run.gpus: 0, or set cuda and gpus for a GPU environment",
     ),
     "cpu instance, gpu stage": (
-        FULL.replace("instance_type: p5.48xlarge", "instance_type: m6i.large"),
-        (24, 20, "error", "stage production needs 2 GPU(s) per replica but m6i.large has no GPU"),
+        FULL.replace("instance_type: p5.48xlarge", "instance_type: m6i.4xlarge"),
+        (24, 20, "error", "stage production needs 2 GPU(s) per replica but m6i.4xlarge has no GPU"),
         "use a GPU instance type such as p4de.24xlarge, or set gpus: 0 for this stage",
     ),
     "torch for another cuda": (
@@ -69,8 +69,14 @@ CASES = {
     ),
     "os without images": (
         FULL.replace("os: ubuntu20.04", "os: ubuntu24.04"),
-        (10, 5, "error", "no official nvidia/cuda image is known for CUDA 12.4.1 on ubuntu24.04"),
-        "use os: ubuntu22.04 (it has CUDA 12.4.1 images), or set base_image",
+        (
+            10,
+            5,
+            "error",
+            "nvidia/cuda has no tag 12.4.1-runtime-ubuntu24.04; nearest: "
+            "12.5.1-runtime-ubuntu24.04, 12.6.1-runtime-ubuntu24.04, 12.6.0-runtime-ubuntu24.04",
+        ),
+        "use os: ubuntu22.04 (it has nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04)",
     ),
 }
 
@@ -104,18 +110,9 @@ def test_an_unknown_family_lists_the_known_ones():
 
 
 def test_the_default_os_is_blamed_on_cuda():
-    """With no `os:` written, the error points at cuda and lists the releases that have images."""
-    text = (
-        FULL.replace("os: ubuntu20.04\n", "")
-        .replace('cuda: "12.4.1"', 'cuda: "12.0.0"')
-        .replace("torch==2.4.1+cu124", "torch==2.1.0+cu121")
-    )
+    """With no `os:` written, the error points at cuda (11.0.2 has a Table 3 row, no tags)."""
+    text = FULL.replace("os: ubuntu20.04\n", "").replace('cuda: "12.4.1"', 'cuda: "11.0.2"')
     line, column, severity, message, hint = found(text)[0]
-    assert (line, column, severity, message) == (
-        6,
-        7,
-        "error",
-        "no official nvidia/cuda image is known for CUDA 12.0.0 on ubuntu24.04",
-    )
-    assert hint.startswith("use a cuda release with images on ubuntu24.04 (12.5.1, ")
-    assert hint.endswith("), or set base_image")
+    assert (line, column, severity) == (6, 7, "error")
+    assert message.startswith("nvidia/cuda has no tag 11.0.2-runtime-ubuntu24.04")
+    assert hint == "set base_image to an image with this CUDA, or pick another cuda/os"
