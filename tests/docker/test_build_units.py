@@ -16,8 +16,10 @@ from envparity.build import (
     Pin,
     _push_error,
     _split_tag,
-    all_pins,
     build_context,
+    context_wheels,
+    dependency_layers,
+    install_locks,
     compare,
     parse_lock,
     stage_pins,
@@ -58,7 +60,35 @@ def test_stage_pins_add_the_stage_lock_only_for_that_stage():
     }
     assert [p.name for p in stage_pins(files, "production")] == ["six", "zope-interface"]
     assert [p.name for p in stage_pins(files, "testing")] == ["six", "zope-interface", "idna"]
-    assert [p.name for p in all_pins(files)] == ["six", "zope-interface", "idna"]
+    # The Dockerfile installs the stage lock, never the whole shared one (only its slices).
+    assert list(install_locks(files)) == ["testing"]
+
+
+def test_each_installed_lock_gets_its_own_wheel_folder(tmp_path: Path):
+    wheels = {"six-1.16.0.whl": b"six", "numpy-2.1.3.whl": b"numpy", "idna-3.10.whl": b"idna"}
+    for name, content in wheels.items():
+        (tmp_path / name).write_bytes(content)
+
+    def lock(*names: str) -> bytes:
+        return b"".join(
+            f"{n.split('-')[0]}=={n.split('-')[1].removesuffix('.whl')} \\\n"
+            f"    --hash=sha256:{hashlib.sha256(wheels[n]).hexdigest()}\n".encode()
+            for n in names
+        )
+
+    files = {
+        "requirements.lock": lock("numpy-2.1.3.whl", "six-1.16.0.whl"),
+        "requirements.1-heavy.lock": lock("numpy-2.1.3.whl"),
+        "requirements.2-light.lock": lock("six-1.16.0.whl"),
+        "requirements.testing.lock": lock("idna-3.10.whl"),
+    }
+    assert context_wheels(tmp_path, files) == {
+        "1-heavy/numpy-2.1.3.whl": tmp_path / "numpy-2.1.3.whl",
+        "2-light/six-1.16.0.whl": tmp_path / "six-1.16.0.whl",
+        "testing/idna-3.10.whl": tmp_path / "idna-3.10.whl",
+    }
+    assert dependency_layers(files, "production") == ["1-heavy", "2-light"]
+    assert dependency_layers(files, "testing") == ["1-heavy", "2-light", "testing"]
 
 
 def test_compare_lists_every_difference_and_ignores_unlocked_venv_tools():
