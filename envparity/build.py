@@ -213,10 +213,11 @@ def context_wheels(directory: Path, files: Mapping[str, bytes]) -> dict[str, Pat
     invalidates the cache of another. Wheels of every stage's lock, whatever the target: one
     context for all stages keeps the shared layers identical.
     """
-    by_hash = _hashed_files(directory)
+    locks = install_locks(files)
+    by_hash = _hashed_files(directory, {pin.name for pins in locks.values() for pin in pins})
     return {
         f"{lock_id}/{name}": path
-        for lock_id, pins in install_locks(files).items()
+        for lock_id, pins in locks.items()
         for name, path in _choose(directory, by_hash, pins).items()
     }
 
@@ -227,10 +228,13 @@ def wheelhouse_files(directory: Path, pins: Iterable[Pin]) -> dict[str, Path]:
     Every pin needs one: a missing or altered wheel fails here, before the build, with the
     package named. Files the lock does not name stay out of the build context.
     """
-    return _choose(directory, _hashed_files(directory), pins)
+    pins = list(pins)
+    return _choose(directory, _hashed_files(directory, {pin.name for pin in pins}), pins)
 
 
-def _hashed_files(directory: Path) -> dict[str, Path]:
+def _hashed_files(directory: Path, names: set[str]) -> dict[str, Path]:
+    """sha256 -> path of the files of `directory` that may belong to one of `names`: a wheel
+    or sdist of another project is never read (whose name cannot be parsed, is)."""
     if not directory.is_dir():
         raise BuildError(
             f"wheelhouse {directory} is not a directory",
@@ -238,9 +242,29 @@ def _hashed_files(directory: Path) -> dict[str, Path]:
         )
     by_hash: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
-        if path.is_file() and path.name.endswith((".whl", ".tar.gz", ".zip")):
+        if (
+            path.is_file()
+            and path.name.endswith((".whl", ".tar.gz", ".zip"))
+            and _project_of(path.name) in {*names, None}
+        ):
             by_hash[_sha256(path)] = path
     return by_hash
+
+
+def _project_of(filename: str) -> str | None:
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[0]
+        return parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
 
 
 def _choose(directory: Path, by_hash: Mapping[str, Path], pins: Iterable[Pin]) -> dict[str, Path]:
