@@ -13,9 +13,12 @@ of a fresh spec name four ways, pushing after each build:
 - no change:   the same spec again;
 - heavy pin:   pyarrow 18.1.0 -> 18.0.0 (40 MB), re-locked.
 
-Time is `envparity.build.build` (context, engine build, tag); the verify run after each
-build is not timed. Bytes pushed are what the registry received: the sizes (from its HTTP
-API) of the blobs of the pushed manifest that the repository did not hold before.
+Each round builds on a base image of its own (the test base plus a label naming the round):
+the engine is shared, and the classic builder's cache would otherwise follow whichever
+identical chain of early steps (useradd, venv) another build made last, past this round's
+dependency layers. Time is `envparity.build.build` (context, engine build, tag); the verify
+run after each build is not timed. Bytes pushed are what the registry received: the sizes
+(from its HTTP API) of the blobs of the pushed manifest that the repository did not hold.
 Targets (issue 15): light pin <= 10 % of cold time and <= 5 % of cold bytes; no change
 <= 2 % of cold time.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import statistics
 import subprocess
@@ -76,14 +80,19 @@ def registry_blobs(repository: str, tag: str) -> dict[str, int]:
     return {blob["digest"]: blob["size"] for blob in blobs}
 
 
-def build_and_push(client, project, wheels: Path, known: dict[str, int], *, no_cache=False):
+def round_base(client, name: str) -> str:
+    """A base image for one round: BASE_IMAGE with a label, so its id is the round's alone."""
+    dockerfile = f"FROM {BASE_IMAGE}\nLABEL io.envparity.bench={name}\n".encode()
+    client.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{name}-base:latest")
+    return f"{name}-base:latest"
+
+
+def build_and_push(client, project, base: str, wheels: Path, known: dict[str, int], *, no_cache):
     """(seconds to build, bytes the registry received, reused layer ids) for one build."""
     spec, env = project.loaded(), project.resolved("production")
     files = render_env(spec)
     started = time.perf_counter()
-    built = engine.build(
-        client, env, files, wheelhouse=wheels, base_image=BASE_IMAGE, no_cache=no_cache
-    )
+    built = engine.build(client, env, files, wheelhouse=wheels, base_image=base, no_cache=no_cache)
     seconds = time.perf_counter() - started
     differences = engine.verify(client, env, files, built.image_id)
     if differences:
@@ -100,6 +109,7 @@ def one_round(client, wheels: Path, tmp: Path, i: int) -> dict[str, tuple[float,
     name = f"bench-layers-{uuid.uuid4().hex[:6]}-{i}"
     known: dict[str, int] = {}  # blobs the repository already holds
     out = {}
+    base = round_base(client, name)
     try:
         for label, packages, no_cache in (
             ("cold", SPEC, True),
@@ -110,11 +120,12 @@ def one_round(client, wheels: Path, tmp: Path, i: int) -> dict[str, tuple[float,
             project = make_project(
                 tmp / name, wheels, name=name, packages=packages, testing_extra=TESTING_EXTRA
             )
-            out[label] = build_and_push(client, project, wheels, known, no_cache=no_cache)
+            out[label] = build_and_push(client, project, base, wheels, known, no_cache=no_cache)
     finally:
         for image in client.images.list(filters={"label": f"io.envparity.name={name}"}):
             with contextlib.suppress(APIError):  # gone already with a child
                 client.images.remove(image.id, force=True)
+        client.images.remove(base, force=True)
     return out
 
 
