@@ -252,12 +252,17 @@ def baked_env(spec: Spec) -> str:
 
 
 def user_account() -> str:
-    return f"RUN useradd --no-log-init --create-home --uid {USER_ID} --user-group {USER}"
+    # The WORKDIR too: every step after the dependency layers is one more container commit in
+    # each rebuild, so only what must follow them (USER, labels, CMD) does.
+    return (
+        f"RUN useradd --no-log-init --create-home --uid {USER_ID} --user-group {USER}\n"
+        f"WORKDIR /home/{USER}"
+    )
 
 
 def run_as_user() -> str:
     # A numeric USER lets Kubernetes' runAsNonRoot verify it without reading /etc/passwd.
-    return f"USER {USER_ID}:{USER_ID}\nWORKDIR /home/{USER}"
+    return f"USER {USER_ID}:{USER_ID}"
 
 
 def labels(spec: Spec) -> str:

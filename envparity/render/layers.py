@@ -6,7 +6,7 @@ often-moved packages last. The rule, from the sizes `envparity lock` records per
 (`# envparity-wheel-bytes:`, the largest file the index offers for the pinned version):
 
 - `heavy`:  within 10x of the largest package of the lock;
-- `medium`: 10x to 100x smaller than the largest;
+- `medium`: 10x to 1000x smaller than the largest;
 - `light`:  the rest, and every package whose size is unknown (0).
 
 Empty layers are left out, so a lock of similar-sized packages is one layer. Integers
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from envparity.render.lockfile import blocks, wheel_bytes
 
 # (name, how many times smaller than the largest package a member may be at most).
-TIERS = (("heavy", 10), ("medium", 100))
+TIERS = (("heavy", 10), ("medium", 1000))
 LAST = "light"
 
 

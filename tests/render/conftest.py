@@ -36,9 +36,9 @@ EXTRA_INDEX_WHEELS = [("demo-private", "0.1.0", ["demo-util"])]
 
 
 # Stored (uncompressed) padding, so the wheels differ in size by orders of magnitude as real
-# ones do and the cases show the dependency layers: demo-web ~100 kB (heavy), demo-core ~9 kB
-# (10x smaller: medium), demo-util under 1 kB (100x smaller: light).
-PADDING = {"demo-web": 96 * 1024, "demo-core": 8 * 1024}
+# ones do and the cases show the dependency layers: demo-web ~1 MB (heavy), demo-core ~9 kB
+# (over 10x smaller: medium), demo-util under 1 kB (over 1000x smaller: light).
+PADDING = {"demo-web": 1024 * 1024, "demo-core": 8 * 1024}
 
 
 def build_wheel(directory: Path, name: str, version: str, requires: list[str]) -> Path:

@@ -33,7 +33,8 @@ def test_layers_are_tiers_of_size_relative_to_the_largest_package():
                 "torch": 800 * MB,
                 "nvidia-cudnn-cu12": 660 * MB,
                 "triton": 80 * MB,  # exactly 10x smaller: still heavy
-                "sympy": 6 * MB,  # 133x smaller: light
+                "sympy": 6 * MB,  # 133x smaller: medium
+                "filelock": 799_000,  # just over 1000x smaller: light
                 "networkx": 79 * MB,  # just over 10x smaller: medium
                 "six": 11_000,
                 "mystery": None,  # a lock made before sizes were recorded
@@ -42,8 +43,8 @@ def test_layers_are_tiers_of_size_relative_to_the_largest_package():
     )
     assert [(layer.id, layer.packages) for layer in layers] == [
         ("1-heavy", ("nvidia-cudnn-cu12", "torch", "triton")),
-        ("2-medium", ("networkx",)),
-        ("3-light", ("mystery", "six", "sympy")),
+        ("2-medium", ("networkx", "sympy")),
+        ("3-light", ("filelock", "mystery", "six")),
     ]
 
 
