@@ -86,7 +86,7 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
     files = render_env(spec)
     client = engine.connect()
     err = console(stderr=True)
-    with _progress(err, env.image_ref, engine.dependency_layers(files, env.stage)) as on_progress:
+    with _progress(err, env.image_ref, engine.dependency_layers(files, env.stage)) as progress:
         built = engine.build(
             client,
             env,
@@ -94,8 +94,9 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
             wheelhouse=wheelhouse,
             base_image=base_image,
             tags=tags,
-            on_progress=on_progress,
+            on_progress=progress.on_progress,
         )
+        progress.done(built)
     err.print(layer_summary(built.layers), markup=False, soft_wrap=True)
     differences = engine.verify(client, env, files, built.image_id)
     if differences:
@@ -186,7 +187,19 @@ class _progress:
                 self.layer_tasks[layer] = self.bar.add_task(
                     f"  layer {layer}", total=1, line="waiting", start=False
                 )
-        return self.on_progress
+        return self
+
+    def done(self, built) -> None:
+        """After the build: an image reused whole streamed no steps, so say so here."""
+        if not built.reused_image:
+            return
+        for task in self.layer_tasks.values():
+            self.bar.update(task, completed=1, line="reused (cache)")
+        self.err.print(
+            f"reused {built.image_id[:19]}: built before from the same spec, locks and base",
+            markup=False,
+            soft_wrap=True,
+        )
 
     def on_progress(self, event) -> None:
         if event.layer != self.current:

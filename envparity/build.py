@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import tarfile
@@ -33,6 +34,8 @@ from envparity.names import image_labels
 
 WHEELHOUSE = "wheelhouse"  # the build-context folder the Dockerfile copies wheels from
 LOCK = "requirements.lock"  # the shared lock in the build context; its layers are slices of it
+# On every image envparity builds: the digest of its inputs (`input_digest`).
+INPUTS_LABEL = "io.envparity.build-inputs"
 # What a virtualenv brings itself (ensurepip): checked only when the lock pins them.
 VENV_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 VENV = "/opt/venv"
@@ -116,6 +119,7 @@ class Built:
     tags: tuple[str, ...]
     labels: Mapping[str, str]
     layers: tuple[LayerResult, ...] = ()
+    reused_image: bool = False  # an image built before from the same inputs (INPUTS_LABEL)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -344,13 +348,18 @@ def build(
     """
     from docker.errors import APIError
 
-    wheels = context_wheels(wheelhouse, files) if wheelhouse else {}
     base = base_image or _base_ref(files)
     if base:
         ensure_image(client, base)
     buildargs = {"ENVPARITY_OFFLINE": "1" if wheelhouse else "0"}
     if base_image:
         buildargs["BASE_IMAGE"] = base_image
+    inputs = input_digest(files, env.stage, buildargs, client.images.get(base).id if base else "")
+    if not no_cache:
+        earlier = built_before(client, inputs, files, env.stage)
+        if earlier is not None:
+            return _tagged(client, earlier.image_id, [env.image_ref, *tags], earlier.layers, True)
+    wheels = context_wheels(wheelhouse, files) if wheelhouse else {}
     # The output of the step running now, to show with its error if it fails.
     step, total, step_text, tail = 0, 0, "", deque(maxlen=TAIL_LINES)
     layers = _LayerClock()
@@ -368,6 +377,7 @@ def build(
                 decode=True,
                 nocache=no_cache,
                 network_mode="none" if wheelhouse else None,
+                labels={INPUTS_LABEL: inputs},
             )
             for event in stream:
                 if "error" in event:
@@ -404,12 +414,46 @@ def build(
         raise BuildError(
             f"the engine reported no image for {env.image_ref}", "check the engine's log", tail
         )
+    return _tagged(client, image_id, tags, layers.done(), False)
+
+
+def input_digest(
+    files: Mapping[str, bytes], target: str, buildargs: Mapping[str, str], base_id: str
+) -> str:
+    """sha256 of everything an image's content follows from: the build context's files (the
+    Dockerfile, and locks that pin every wheel by hash), the target, the build args and the
+    base image's id. The wheels themselves need no hashing: the locks name their hashes."""
+    data = {
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+        "target": target,
+        "buildargs": dict(buildargs),
+        "base": base_id,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def built_before(client, inputs: str, files: Mapping[str, bytes], stage: str) -> Built | None:
+    """The image an earlier build made from exactly these inputs, if the engine still has it.
+
+    Reusing it skips sending the context (the wheels) to the engine only to hear that every
+    step is cached; every dependency layer counts as reused.
+    """
+    found = client.images.list(filters={"label": f"{INPUTS_LABEL}={inputs}"})
+    if not found:
+        return None
+    reused = tuple(LayerResult(i, True, 0.0) for i in dependency_layers(files, stage))
+    return Built(min(image.id for image in found), (), {}, reused, reused_image=True)
+
+
+def _tagged(
+    client, image_id: str, tags: Iterable[str], layers: tuple[LayerResult, ...], reused: bool
+) -> Built:
     image = client.images.get(image_id)
     for tag in tags:
         repository, _, name = _split_tag(tag)
         image.tag(repository, name)
     image.reload()
-    return Built(image.id, tuple(sorted(image.tags)), dict(image.labels or {}), layers.done())
+    return Built(image.id, tuple(sorted(image.tags)), dict(image.labels or {}), layers, reused)
 
 
 class _LayerClock:
