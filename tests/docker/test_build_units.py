@@ -20,6 +20,7 @@ from envparity.build import (
     compare,
     context_wheels,
     dependency_layers,
+    input_digest,
     install_locks,
     parse_lock,
     stage_pins,
@@ -240,3 +241,16 @@ def test_push_without_stack_configs_fails_before_building(tmp_path: Path):
         "not be recorded (hint: "
     )
     assert done.stderr.count("\n") == 1
+
+
+def test_input_digest_follows_files_target_build_args_and_base_id():
+    files = {"Dockerfile": b"FROM x\n", "requirements.1-heavy.lock": b"six==1 \\\n"}
+    args = {"ENVPARITY_OFFLINE": "1"}
+    same = input_digest(files, "production", args, "sha256:base")
+    assert input_digest(dict(reversed(files.items())), "production", args, "sha256:base") == same
+    assert {
+        input_digest({**files, "Dockerfile": b"FROM y\n"}, "production", args, "sha256:base"),
+        input_digest(files, "testing", args, "sha256:base"),
+        input_digest(files, "production", {"ENVPARITY_OFFLINE": "0"}, "sha256:base"),
+        input_digest(files, "production", args, "sha256:moved"),
+    }.isdisjoint({same})
