@@ -35,6 +35,10 @@ COMMANDS = [
     ("drift", "drift:drift"),
     ("plan", "plan:plan"),
     ("build", "build:build"),
+    ("provenance", "provenance:provenance"),
+    ("promote", "promote:promote"),
+    ("rollback", "promote:rollback"),
+    ("history", "promote:history"),
 ]
 
 for _name, _target in COMMANDS:

@@ -348,7 +348,7 @@ def build(
     """
     from docker.errors import APIError
 
-    base = base_image or _base_ref(files)
+    base = base_image or base_ref(files)
     if base:
         ensure_image(client, base)
     buildargs = {"ENVPARITY_OFFLINE": "1" if wheelhouse else "0"}
@@ -438,7 +438,14 @@ def built_before(client, inputs: str, files: Mapping[str, bytes], stage: str) ->
     Reusing it skips sending the context (the wheels) to the engine only to hear that every
     step is cached; every dependency layer counts as reused.
     """
-    found = client.images.list(filters={"label": f"{INPUTS_LABEL}={inputs}"})
+    from envparity.provenance import LABEL as PROVENANCE
+
+    # The provenance layer on top inherits the label: take the image as built, not a stamped one.
+    found = [
+        image
+        for image in client.images.list(filters={"label": f"{INPUTS_LABEL}={inputs}"})
+        if PROVENANCE not in (image.labels or {})
+    ]
     if not found:
         return None
     reused = tuple(LayerResult(i, True, 0.0) for i in dependency_layers(files, stage))
@@ -522,9 +529,12 @@ def ensure_image(client, ref: str) -> None:
         ) from None
 
 
-def _base_ref(files: Mapping[str, bytes]) -> str | None:
-    # The Dockerfile's default base (`ARG BASE_IMAGE=...`): checked before the build so that a
-    # missing base is one clear line, not a pull error deep in the stream.
+def base_ref(files: Mapping[str, bytes]) -> str | None:
+    """The Dockerfile's default base (`ARG BASE_IMAGE=...`).
+
+    Checked before the build so that a missing base is one clear line, not a pull error deep
+    in the stream; the provenance record names it.
+    """
     match = re.search(r"^ARG BASE_IMAGE=(\S+)$", files["Dockerfile"].decode(), re.M)
     return match[1] if match else None
 
