@@ -438,18 +438,14 @@ def built_before(client, inputs: str, files: Mapping[str, bytes], stage: str) ->
     Reusing it skips sending the context (the wheels) to the engine only to hear that every
     step is cached; every dependency layer counts as reused.
     """
-    from envparity.provenance import LABEL as PROVENANCE
-
-    # The provenance layer on top inherits the label: take the image as built, not a stamped one.
-    found = [
-        image
-        for image in client.images.list(filters={"label": f"{INPUTS_LABEL}={inputs}"})
-        if PROVENANCE not in (image.labels or {})
-    ]
+    # all=True: an image as built becomes an untagged parent once a provenance layer is added
+    # on top, and those layers inherit the label: the image as built has the fewest layers.
+    found = client.images.list(all=True, filters={"label": f"{INPUTS_LABEL}={inputs}"})
     if not found:
         return None
+    image = min(found, key=lambda i: (len(i.attrs["RootFS"]["Layers"]), i.id))
     reused = tuple(LayerResult(i, True, 0.0) for i in dependency_layers(files, stage))
-    return Built(min(image.id for image in found), (), {}, reused, reused_image=True)
+    return Built(image.id, (), {}, reused, reused_image=True)
 
 
 def _tagged(
