@@ -141,13 +141,13 @@ def test_pre_commit_hooks_run_as_declared(tmp_path, wheelhouse):
 
     import yaml
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, SCRIPTS
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"envparity-validate", "envparity-render-check"}
     (tmp_path / "envspecs").mkdir()
     spec = locked_case("cpu-service", tmp_path / "envspecs", wheelhouse)
-    envparity = str(ROOT / ".venv" / "bin" / "envparity")
+    envparity = str(SCRIPTS / "envparity")
 
     def run(hook_id: str, files: list[str]) -> subprocess.CompletedProcess:
         hook = hooks[hook_id]

@@ -11,11 +11,11 @@ import pytest
 from envparity.render.artifacts import render_env
 from envparity.render.lockfile import compile_locks, write_locks
 from envparity.spec import load_spec
-from tests.conftest import ROOT, UPDATE_GOLDEN, assert_golden
+from tests.conftest import SCRIPTS, UPDATE_GOLDEN, assert_golden
 from tests.render.conftest import CASES, GOLDEN
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "envspec.yaml").exists())
-HADOLINT = ROOT / ".venv" / "bin" / "hadolint"
+HADOLINT = SCRIPTS / "hadolint"
 
 
 def render_case(case: str, tmp_path: Path, wheelhouse: Path) -> dict[str, bytes]:
