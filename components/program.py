@@ -171,6 +171,14 @@ def _drift_job(
 ) -> None:
     if not settings.drift_schedule:
         return
+    image = settings.drift_image_ref()
+    if image is None:
+        pulumi.log.warn(
+            f"{item.env.name}: no drift job in stage {item.env.stage}: no envparity-drift image "
+            f"is recorded (hint: run `envparity build drift/envparity-drift.yaml --stage "
+            f"{item.env.stage} --push`, or set {sc.DRIFT_IMAGE} to an image by digest)"
+        )
+        return
     DriftJob(
         f"{item.env.name}-drift",
         DriftJobArgs(
@@ -179,7 +187,7 @@ def _drift_job(
             item.spec_text,
             sc.dump(item.env.stage, {sc.IMAGES: [str(item.recorded)] if item.recorded else []}),
             settings.drift_schedule,
-            settings.drift_image,
+            str(image),
             cluster_name,
             aws_provider,
         ),

@@ -20,7 +20,6 @@ from typing import Any
 
 import yaml
 
-from envparity import __version__
 from envparity.diagnostics import UserError
 from envparity.model import STAGES, ResolvedStage, Spec
 from envparity.render.files import write_atomic
@@ -39,7 +38,7 @@ ARRAYS = (SPECS, IMAGES, SUBNET_IDS)  # Pulumi config arrays; every other key is
 CLUSTER_MODES = ("create", "existing")
 DEFAULT_SCHEDULE = "0 * * * *"  # hourly
 DEFAULT_KUBE_CONTEXT = "kind-envparity"  # what `kind create cluster --name envparity` names it
-DEFAULT_DRIFT_IMAGE = f"envparity-drift:{__version__}"
+DRIFT_IMAGE_NAME = "envparity-drift"  # the drift job's image: drift/envparity-drift.yaml
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # A repository: optional host[:port], then lower-case path components (the OCI distribution spec).
@@ -104,7 +103,7 @@ class StackSettings:
     subnet_ids: tuple[str, ...]
     kube_context: str
     drift_schedule: str  # empty: no drift job
-    drift_image: str
+    drift_image: str  # empty: the recorded envparity-drift image (see `drift_image_ref`)
 
     @property
     def on_aws(self) -> bool:
@@ -112,6 +111,19 @@ class StackSettings:
 
     def image_for(self, env: ResolvedStage) -> ImageRef | None:
         return recorded_image(self.images, env)
+
+    def drift_image_ref(self) -> ImageRef | None:
+        """The drift job's image, always by digest: `driftImage`, else the recorded push of
+        envparity-drift; None when there is neither (the stack then has no drift job)."""
+        if self.drift_image:
+            if "@" not in self.drift_image:
+                raise StackConfigError(
+                    f"{DRIFT_IMAGE} {self.drift_image!r} is not pinned by digest",
+                    f"pulumi config set --stack {self.stage} {DRIFT_IMAGE} "
+                    "'REPOSITORY:TAG@sha256:...', or unset it to use the recorded build",
+                )
+            return ImageRef.parse(self.drift_image)
+        return next((i for i in self.images if i.name == DRIFT_IMAGE_NAME), None)
 
 
 def recorded_image(images: Iterable[ImageRef], env: ResolvedStage) -> ImageRef | None:
@@ -146,7 +158,7 @@ def read_stack_config(path: Path) -> dict[str, Any]:
 
 def default_settings(stage: str) -> dict[str, Any]:
     """The settings a new stack config starts with."""
-    common = {DRIFT_SCHEDULE: DEFAULT_SCHEDULE, DRIFT_IMAGE: DEFAULT_DRIFT_IMAGE, IMAGES: []}
+    common = {DRIFT_SCHEDULE: DEFAULT_SCHEDULE, IMAGES: []}
     if stage == LOCAL:
         return {KUBE_CONTEXT: DEFAULT_KUBE_CONTEXT, **common}
     return {CLUSTER_MODE: "create", CLUSTER_NAME: f"envparity-{stage}", **common}
@@ -281,5 +293,5 @@ def settings(stage: str, get: Callable[[str], Any]) -> StackSettings:
         subnet_ids=tuple(_strings(value(SUBNET_IDS))),
         kube_context=str(value(KUBE_CONTEXT) or DEFAULT_KUBE_CONTEXT),
         drift_schedule=str(value(DRIFT_SCHEDULE) or ""),
-        drift_image=str(value(DRIFT_IMAGE) or DEFAULT_DRIFT_IMAGE),
+        drift_image=str(value(DRIFT_IMAGE) or ""),
     )

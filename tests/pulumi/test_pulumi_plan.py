@@ -17,12 +17,27 @@ from tests.pulumi.plan_helpers import ROOT, SPECS, copy_project, one
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+WORKLOADS = (DEPLOYMENT, JOB, "kubernetes:batch/v1:CronJob")
 FINGERPRINT = "envparity.io/fingerprint"
 TAG_KEYS = {"envparity.io/name", "envparity.io/stage", FINGERPRINT}
 
 
+def workload(p):
+    """The one Deployment, Job or CronJob of the environment (the drift job's CronJob aside)."""
+    found = [r for r in p.resources if r.type in WORKLOADS and not r.parent.endswith("-drift")]
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
 def pod_spec(p):
-    return one(p, DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    spec = workload(p).inputs["spec"]
+    return spec.get("jobTemplate", {}).get("spec", spec)["template"]["spec"]
+
+
+def replicas(p):
+    spec = workload(p).inputs["spec"]
+    return spec["replicas"] if "replicas" in spec else spec["parallelism"]
 
 
 def test_train_production_runs_on_h100_nodes(plans):
@@ -33,9 +48,13 @@ def test_train_production_runs_on_h100_nodes(plans):
     assert group["scalingConfig"] == {"minSize": 4, "maxSize": 8, "desiredSize": 4}
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     assert group["labels"]["envparity.io/gpu-product"] == "H100-80GB"
-    deployment = one(p, DEPLOYMENT).inputs
-    assert deployment["spec"]["replicas"] == 4
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    job = one(p, JOB).inputs  # a training command runs to completion
+    assert (job["spec"]["parallelism"], job["spec"]["completions"]) == (4, 4)
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["backoffLimit"] == 3
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert not p.of_type(DEPLOYMENT)
+    container = pod_spec(p)["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "8"
     assert container["resources"]["requests"] == {"cpu": "96", "memory": "1024Gi"}
     assert {"name": "LOG_LEVEL", "value": "warning"} in container["env"]
@@ -62,7 +81,7 @@ def test_every_aws_stage_follows_its_resolved_stage(plans, project, name, stage)
         env.nodes.max,
     )
     assert one(p, "pulumi:providers:aws").inputs["region"] == env.region
-    assert one(p, DEPLOYMENT).inputs["spec"]["replicas"] == env.replicas
+    assert replicas(p) == env.replicas
     limits = pod_spec(p)["containers"][0]["resources"].get("limits", {})
     gpu = instance_info(env.instance_type).gpu
     if gpu:
@@ -89,7 +108,7 @@ def test_local_has_no_aws_resources(plans, name):
         r.type for r in p.resources if r.type.startswith(("aws:", "pulumi:providers:aws"))
     ] == []
     assert one(p, "pulumi:providers:kubernetes").inputs["context"] == "kind-envparity"
-    assert one(p, DEPLOYMENT)  # the same Workload, against the local context
+    assert workload(p)  # the same Workload, against the local context
     assert "nvidia.com/gpu" not in json.dumps(pod_spec(p))  # every example runs on CPU locally
 
 
@@ -108,7 +127,7 @@ def test_every_aws_resource_carries_the_tags(plans):
         assert not hasattr(cls, "tags")
     checked = 0
     for (name, stage), p in plans.items():
-        env_fingerprint = one(p, DEPLOYMENT).inputs["metadata"]["annotations"][FINGERPRINT]
+        env_fingerprint = workload(p).inputs["metadata"]["annotations"][FINGERPRINT]
         for r in p.resources:
             if not r.type.startswith("aws:") or r.type in untaggable:
                 continue
@@ -273,3 +292,17 @@ def test_environments_in_two_regions_get_a_cluster_each(project):
     ]
     # EKS cluster names are unique per region only
     assert {c.inputs["name"] for c in clusters} == {"envparity-production"}
+
+
+def test_drift_job_only_by_digest(tmp_path):
+    """No drift image recorded: no drift job, a warning. A tag without a digest: one error."""
+    stacks = copy_project(tmp_path, drift_image=None)
+    serve = load_spec(tmp_path / "envspecs" / "serve.yaml")
+    p = plan([serve], "staging", stacks)
+    assert not p.of_type("envparity:drift:DriftJob")
+    assert any("no drift job" in w and "drift/envparity-drift.yaml" in w for w in p.warnings)
+    (stacks / "Pulumi.staging.yaml").write_text(
+        "config:\n  envparity:driftImage: envparity-drift:0.1.0\n", encoding="utf-8"
+    )
+    with pytest.raises(PlanError, match="is not pinned by digest"):
+        plan([serve], "staging", stacks)
