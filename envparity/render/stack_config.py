@@ -164,29 +164,19 @@ def default_settings(stage: str) -> dict[str, Any]:
     return {CLUSTER_MODE: "create", CLUSTER_NAME: f"envparity-{stage}", **common}
 
 
-def spec_path(spec: Spec, root: Path) -> str:
-    """The spec's path as the stack program will open it: relative to the project root, POSIX."""
-    path = Path(spec.source).resolve()
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()  # outside the project: an absolute path is the only honest one
-
-
 def stack_config(
     stage: str, specs: Iterable[Spec], existing: Mapping[str, Any], root: Path
 ) -> dict:
     """The config map of stage `stage` on top of `existing` (whose settings and images are kept).
 
-    `envparity:specs` lists every given spec that declares the stage, plus specs listed
-    before whose file still exists and that were not given now.
+    `envparity:specs` lists exactly the given specs (the environment set) that declare the
+    stage, relative to the project root `root`: what was listed before is replaced, so a
+    spec removed from the set disappears. ProjectError for a spec outside `root`.
     """
-    specs = list(specs)
-    given = {spec_path(spec, root) for spec in specs}
-    listed = [p for p in _strings(existing.get(SPECS)) if p not in given and (root / p).is_file()]
-    listed += [spec_path(spec, root) for spec in specs if stage in spec.stages]
+    from envparity.project import relative
+
     config = {**default_settings(stage), **existing}
-    config[SPECS] = sorted(set(listed))
+    config[SPECS] = sorted({relative(spec.source, root) for spec in specs if stage in spec.stages})
     config[IMAGES] = sorted(set(_strings(config.get(IMAGES))))
     return config
 
@@ -204,7 +194,8 @@ def dump(stage: str, config: Mapping[str, Any]) -> str:
 
 
 def render_stack_configs(specs: list[Spec], stacks_dir: Path, *, check: bool = False) -> list[Path]:
-    """Write (or with `check`, only list) the stack configs that are missing or stale.
+    """Write (or with `check`, only list) the stack configs of the set `specs` that are missing
+    or stale.
 
     A stage gets a file when a spec declares it or the file exists. Returns the paths
     written (or stale). Writes are atomic; unchanged files are not touched.

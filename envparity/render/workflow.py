@@ -9,11 +9,12 @@ value can add a step or a command.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import yaml
 
 from envparity.model import Spec
+from envparity.project import relative
 from envparity.resolve import resolve
 
 PATH = ".github/workflows/envparity-drift.yml"
@@ -30,18 +31,7 @@ HEADER = (
 )
 
 
-def spec_path(spec: Spec) -> str:
-    """The spec's path relative to the repository root, with forward slashes."""
-    path = Path(spec.source)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(Path.cwd())
-        except ValueError:
-            path = Path("envspecs") / path.name
-    return str(PurePosixPath(*path.parts))
-
-
-def matrix(specs: Iterable[Spec]) -> list[dict[str, str]]:
+def matrix(specs: Iterable[Spec], root: Path) -> list[dict[str, str]]:
     rows = []
     for spec in sorted(specs, key=lambda s: s.name):
         for stage in sorted(spec.stages):
@@ -51,7 +41,7 @@ def matrix(specs: Iterable[Spec]) -> list[dict[str, str]]:
             for target in ("aws", "kubernetes"):
                 rows.append(
                     {
-                        "spec": spec_path(spec),
+                        "spec": relative(spec.source, root),
                         "name": env.name,
                         "stage": stage,
                         "target": target,
@@ -103,9 +93,10 @@ def _steps() -> list[dict]:
     ]
 
 
-def render_workflow(specs: Iterable[Spec]) -> bytes:
-    """The workflow file's bytes; deterministic (sorted specs and stages, no timestamps)."""
-    rows = matrix(specs)
+def render_workflow(specs: Iterable[Spec], root: Path) -> bytes:
+    """The workflow of the environment set `specs` in the project at `root`; deterministic
+    (sorted specs and stages, no timestamps)."""
+    rows = matrix(specs, root)
     job: dict = {"runs-on": "ubuntu-latest", "timeout-minutes": 15}
     if rows:
         job["strategy"] = {"fail-fast": False, "matrix": {"include": rows}}

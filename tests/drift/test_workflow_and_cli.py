@@ -15,13 +15,15 @@ GOLDEN = ROOT / "tests" / "golden" / "drift" / "envparity-drift.yml"
 def test_workflow_golden(monkeypatch):
     monkeypatch.chdir(ROOT)
     specs = load_specs(["envspecs/train.yaml", "envspecs/serve.yaml", "envspecs/features.yaml"])
-    text = render_workflow(specs).decode()
+    text = render_workflow(specs, ROOT).decode()
     assert_golden(GOLDEN, text)
-    assert render_workflow(list(reversed(specs))).decode() == text  # order of specs does not matter
+    assert (
+        render_workflow(list(reversed(specs)), ROOT).decode() == text
+    )  # order of specs does not matter
 
 
 def test_workflow_shape():
-    workflow = yaml.safe_load(render_workflow(load_specs([ROOT / "envspecs/train.yaml"])))
+    workflow = yaml.safe_load(render_workflow(load_specs([ROOT / "envspecs/train.yaml"]), ROOT))
     assert workflow["on"]["schedule"] == [{"cron": SCHEDULE}]
     rows = workflow["jobs"]["drift"]["strategy"]["matrix"]["include"]
     assert {(r["stage"], r["target"]) for r in rows} == {
@@ -31,7 +33,7 @@ def test_workflow_shape():
 
 def test_spec_values_never_reach_a_shell_line(write_spec, tmp_path):
     path = write_spec(gpu_spec(), name="$(touch pwned);.yaml")
-    text = render_workflow([load_spec(path)]).decode()
+    text = render_workflow([load_spec(path)], path.parent).decode()
     workflow = yaml.safe_load(text)
     rows = workflow["jobs"]["drift"]["strategy"]["matrix"]["include"]
     assert rows[0]["spec"].endswith("$(touch pwned);.yaml")
@@ -39,8 +41,8 @@ def test_spec_values_never_reach_a_shell_line(write_spec, tmp_path):
         assert "${{" not in step.get("run", ""), step  # matrix values reach shells via env only
 
 
-def test_workflow_without_aws_stages_is_still_valid(write_spec):
-    workflow = yaml.safe_load(render_workflow([load_spec(write_spec(base_spec()))]))
+def test_workflow_without_aws_stages_is_still_valid(write_spec, tmp_path):
+    workflow = yaml.safe_load(render_workflow([load_spec(write_spec(base_spec()))], tmp_path))
     assert "nothing to check" in workflow["jobs"]["drift"]["steps"][0]["run"]
 
 

@@ -90,6 +90,7 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
     from tests.pulumi.plan_helpers import copy_project
 
     stacks = copy_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
     sc.render_stack_configs(
         load_specs(sorted(p.relative_to(tmp_path) for p in (tmp_path / "envspecs").glob("*.yaml"))),
         stacks,

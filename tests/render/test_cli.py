@@ -187,7 +187,8 @@ def test_render_never_imports_heavy_sdks(tmp_path):
 
 
 def test_project_files_are_rendered_only_where_their_folders_exist(tmp_path, wheelhouse):
-    spec = locked_case("cpu-service", tmp_path, wheelhouse)
+    (tmp_path / "envspecs").mkdir()  # the environment set: the project's specs folder
+    spec = locked_case("cpu-service", tmp_path / "envspecs", wheelhouse)
     out = tmp_path / "build"
     runner.invoke(app, ["render", str(spec), "--out", str(out)])
     assert not (tmp_path / "stacks").exists() and not (tmp_path / ".github").exists()
