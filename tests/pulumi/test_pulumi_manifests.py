@@ -13,7 +13,7 @@ KUBERNETES_VERSION = "1.30"  # oldest EKS standard-support version the manifests
 def manifests(plans):
     for (name, stage), p in sorted(plans.items()):
         for r in p.resources:
-            if r.type.startswith("kubernetes:"):
+            if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm"):
                 yield f"{name}/{stage}/{r.name}", r.inputs
 
 

@@ -146,7 +146,7 @@ def test_every_aws_resource_carries_the_tags(plans):
 def test_every_kubernetes_object_carries_labels_and_annotation(plans):
     for (name, stage), p in plans.items():
         for r in p.resources:
-            if r.type.startswith("kubernetes:"):
+            if r.type.startswith("kubernetes:") and not r.parent.endswith("-nvidia"):
                 meta = r.inputs["metadata"]
                 assert meta["labels"]["app.kubernetes.io/name"] == name
                 assert meta["labels"]["app.kubernetes.io/managed-by"] == "envparity"
@@ -306,3 +306,31 @@ def test_drift_job_only_by_digest(tmp_path):
     )
     with pytest.raises(PlanError, match="is not pinned by digest"):
         plan([serve], "staging", stacks)
+
+
+@pytest.mark.parametrize(("name", "stage"), [(n, s) for n in SPECS for s in STAGES])
+def test_device_plugin_exactly_where_gpu_nodes_are(plans, name, stage):
+    """GPU stages get NVIDIA's device plugin with GFD, pinned, on GPU nodes only; others none."""
+    p = plans[(name, stage)]
+    releases = p.of_type("kubernetes:helm.sh/v3:Release")
+    gpu_nodes = [g for g in p.of_type(NODE_GROUP) if g.inputs.get("taints")]
+    assert len(releases) == (1 if gpu_nodes else 0)
+    if not gpu_nodes:
+        return
+    release = releases[0].inputs
+    assert (release["chart"], release["version"]) == ("nvidia-device-plugin", "0.17.1")
+    assert release["repositoryOpts"]["repo"] == "https://nvidia.github.io/k8s-device-plugin"
+    values = release["values"]
+    assert values["gfd"]["enabled"] is True
+    gpu_toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    for placement in (values, values["nfd"]["worker"]):
+        assert placement["tolerations"] == [gpu_toleration]
+        [term] = placement["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]["nodeSelectorTerms"]
+        [expression] = term["matchExpressions"]
+        assert expression["key"] in gpu_nodes[0].inputs["labels"]  # GPU node groups' label
+    namespace = next(
+        r for r in p.of_type("kubernetes:core/v1:Namespace") if r.parent.endswith("-nvidia")
+    )
+    assert release["namespace"] == namespace.inputs["metadata"]["name"]
