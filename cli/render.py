@@ -79,20 +79,34 @@ def _spec_files(paths: list[Path]) -> list[Path]:
 
 STACKS = Path("stacks")
 WORKFLOWS = Path(".github") / "workflows"
+DEVCONTAINERS = Path(".devcontainer")
+
+
+def _editor_devcontainers(specs) -> dict[str, bytes]:
+    """.devcontainer/<name>/devcontainer.json of each spec of the set with a local stage."""
+    from envparity.render.devcontainer import editor_path, render_editor_devcontainer
+    from envparity.resolve import resolve
+
+    return {
+        editor_path(spec.name): render_editor_devcontainer(resolve(spec, "local")).encode()
+        for spec in specs
+        if "local" in spec.stages
+    }
 
 
 def _project_files(given, *, check: bool) -> list[Path]:
     """The project-level files of the environment set, written (or, with `check`, listed)
     when stale.
 
-    The project root is the working directory. Pulumi stack configs go to ./stacks/ and
-    the scheduled drift workflow to ./.github/workflows/, each only when that folder
-    exists: rendering from elsewhere must not create project folders as a side effect.
+    The project root is the working directory. Pulumi stack configs go to ./stacks/, the
+    scheduled drift workflow to ./.github/workflows/ and editors' devcontainers to
+    ./.devcontainer/<name>/, each only when that folder exists: rendering from elsewhere
+    must not create project folders as a side effect.
     """
     from envparity.diagnostics import UserError
     from envparity.render.files import stale_files, write_files
 
-    if not (STACKS.is_dir() or WORKFLOWS.is_dir()):
+    if not (STACKS.is_dir() or WORKFLOWS.is_dir() or DEVCONTAINERS.is_dir()):
         return []
     root = Path()
     try:
@@ -106,6 +120,10 @@ def _project_files(given, *, check: bool) -> list[Path]:
             from envparity.render.workflow import PATH, render_workflow
 
             files = {PATH: render_workflow(specs, root)}
+            written = stale_files(root, files) if check else write_files(root, files)
+            changed += [Path(p) for p in written]
+        if DEVCONTAINERS.is_dir():
+            files = _editor_devcontainers(specs)
             written = stale_files(root, files) if check else write_files(root, files)
             changed += [Path(p) for p in written]
     except UserError as exc:
