@@ -35,6 +35,7 @@ COMMANDS = [
     ("drift", "drift:drift"),
     ("plan", "plan:plan"),
     ("build", "build:build"),
+    ("run", "run:run"),
 ]
 
 for _name, _target in COMMANDS:

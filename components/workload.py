@@ -19,7 +19,13 @@ from envparity.components.pod_security import (
 )
 
 from envparity.model import ResolvedStage
-from envparity.names import GPU_RESOURCE, k8s_labels, k8s_metadata, k8s_selector
+from envparity.names import (
+    GPU_RESOURCE,
+    identity_env,
+    k8s_labels,
+    k8s_metadata,
+    k8s_selector,
+)
 
 # Requests of a container whose spec sets no cpu/memory: the scheduler needs some, and a
 # memory limit equal to the request keeps one container from starving a node.
@@ -30,21 +36,6 @@ DEFAULT_MEMORY = "512Mi"
 def secret_name(env: ResolvedStage) -> str:
     """The Secret the stage's `secrets` are read from: one per environment, created by the user."""
     return f"{env.name}-secrets"
-
-
-def identity_env(env: ResolvedStage, image: str) -> dict[str, str]:
-    """What the workload is, for its logs: name, version, fingerprint, stage, image and digest.
-
-    The digest is empty when no push is recorded for this fingerprint (deployed by tag).
-    """
-    return {
-        "ENVPARITY_NAME": env.name,
-        "ENVPARITY_VERSION": env.version,
-        "ENVPARITY_FINGERPRINT": env.fingerprint,
-        "ENVPARITY_STAGE": env.stage,
-        "ENVPARITY_IMAGE": image,
-        "ENVPARITY_IMAGE_DIGEST": image.partition("@")[2],
-    }
 
 
 def resources(cpu: str | None, memory: str | None, gpus: int = 0) -> dict:

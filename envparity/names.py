@@ -81,3 +81,18 @@ def k8s_metadata(
     if namespace is not None:
         meta["namespace"] = namespace
     return meta
+
+
+def identity_env(env: ResolvedStage, image: str) -> dict[str, str]:
+    """What the workload is, for its logs: name, version, fingerprint, stage, image and digest.
+
+    The digest is empty when no push is recorded for this fingerprint (deployed by tag).
+    """
+    return {
+        "ENVPARITY_NAME": env.name,
+        "ENVPARITY_VERSION": env.version,
+        "ENVPARITY_FINGERPRINT": env.fingerprint,
+        "ENVPARITY_STAGE": env.stage,
+        "ENVPARITY_IMAGE": image,
+        "ENVPARITY_IMAGE_DIGEST": image.partition("@")[2],
+    }
