@@ -61,8 +61,8 @@ def k8s_selector(env: ResolvedStage, component: str = WORKLOAD) -> dict[str, str
 
 
 def k8s_selector_text(env: ResolvedStage) -> str:
-    """Every component of the environment in a stage, as a label selector for list calls."""
-    return f"{K8S_NAME_LABEL}={env.name},{STAGE_KEY}={env.stage}"
+    """`k8s_selector` (the workload's pods and objects) as a label selector for list calls."""
+    return ",".join(f"{key}={value}" for key, value in k8s_selector(env).items())
 
 
 def k8s_annotations(env: ResolvedStage) -> dict[str, str]:

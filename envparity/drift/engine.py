@@ -377,6 +377,9 @@ class _Prefixed:
 
 
 # --- kubernetes --------------------------------------------------------------------------
+KIND_OBJECTS = {"service": "Deployment", "job": "Job", "cronjob": "CronJob"}
+
+
 def compare_kubernetes(
     out: _Outcome, env: ResolvedStage, facts: KubernetesFacts, exp: Expectations
 ) -> None:
@@ -386,13 +389,13 @@ def compare_kubernetes(
         out.differ(
             "deployments",
             "present",
-            f"a Deployment labelled {selector}",
+            f"a {KIND_OBJECTS[env.kind]} labelled {selector}",
             "none",
             f"deploy it: {up}",
         )
     want_selector = dict(exp.node_pool.labels) if exp.node_pool else {}
     for dep in facts.deployments or ():
-        obj = f"deployment {dep.namespace}/{dep.name}"
+        obj = f"{dep.kind.lower()} {dep.namespace}/{dep.name}"
         out.expect(
             obj,
             FINGERPRINT_KEY,

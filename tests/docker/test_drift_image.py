@@ -44,7 +44,11 @@ def drift_wheelhouse(directory: Path) -> Path:
     """envparity's wheel built from this checkout, and its dependencies downloaded on the host
     (once per version, cached): the image is then built without network."""
     directory.mkdir()
-    pip("wheel", "--no-deps", "--wheel-dir", str(directory), str(ROOT))
+    source = directory.parent / "source"  # setuptools writes build/ beside the sources
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__")
+    )
+    pip("wheel", "--no-deps", "--wheel-dir", str(directory), str(source))
     deps = CACHE_DIR / f"drift-wheels-{__version__}"
     if not (deps / "complete").exists():
         shutil.rmtree(deps, ignore_errors=True)

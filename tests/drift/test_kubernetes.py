@@ -10,6 +10,7 @@ import yaml
 
 from envparity.drift.checker import expected_node_pool
 from envparity.drift.collectors import kubernetes as kube_collector
+from envparity.names import k8s_labels
 from tests.drift.conftest import gpu_spec
 from tests.drift.fake_kube import FakeKube
 
@@ -51,7 +52,7 @@ def add_deployment(fake, env, image, replicas=None, gpus="1", selector=None, ann
     body = {
         "metadata": {
             "name": env.name,
-            "labels": {"app.kubernetes.io/name": env.name, "envparity.io/stage": env.stage},
+            "labels": k8s_labels(env),
             "annotations": annotations or {"envparity.io/fingerprint": env.fingerprint},
         },
         "spec": {
@@ -262,7 +263,7 @@ def test_half_answered_paging_is_unchecked_not_missing(fake, resolved):
             body = {
                 "metadata": {
                     "name": f"demo-{index}",
-                    "labels": {"app.kubernetes.io/name": "demo", "envparity.io/stage": "local"},
+                    "labels": k8s_labels(env),
                 },
                 "spec": {
                     "selector": {"matchLabels": {"app.kubernetes.io/name": "demo"}},
@@ -275,3 +276,40 @@ def test_half_answered_paging_is_unchecked_not_missing(fake, resolved):
     assert observation.facts.deployments is None
     [gap] = observation.unchecked
     assert "500" in gap.reason and "read 2 object(s) before that" in gap.reason
+
+
+def test_a_batch_command_is_checked_as_its_job(fake, tmp_path, write_spec, resolved, cli):
+    """No run.port: the stacks deploy a Job, and drift reads that Job (its pod template)."""
+    from kubernetes import client
+
+    spec = gpu_spec()
+    del spec["run"]["port"]
+    path = write_spec(spec)
+    _, env = resolved(spec, "production")
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    image = f"registry.example/production/demo:{env.image_tag}@{DIGEST}"
+    (stacks / "Pulumi.production.yaml").write_text(
+        yaml.safe_dump({"config": {"envparity:images": [image]}})
+    )
+    pod = {
+        "nodeSelector": dict(expected_node_pool(env).labels),
+        "containers": [
+            {"name": env.name, "image": image, "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+        ],
+    }
+    job = {
+        "metadata": {
+            "name": env.name,
+            "labels": k8s_labels(env),
+            "annotations": {"envparity.io/fingerprint": env.fingerprint},
+        },
+        "spec": {"parallelism": env.replicas, "template": {"spec": pod}},
+    }
+    with api(fake) as c:
+        client.BatchV1Api(c).create_namespaced_job(env.name, job)
+    add_node(fake, env, "gpu-1")
+    run = drift_json(cli, path, stacks)
+    assert run.code == 0, run.stdout
+    checks = {(c["object"], c["field"]) for c in run.json()["results"][0]["checks"]}
+    assert ("job demo/demo", "image digest") in checks
