@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from envparity.drift.collectors.retry import GaveUp, with_retries
-from envparity.drift.engine import GFD_PRODUCT, ExpectedNodePool
+from envparity.drift.expectations import ExpectedNodePool
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import (
     DeploymentFacts,
@@ -25,6 +25,7 @@ from envparity.drift.observed import (
     Observation,
     WorkloadContainer,
 )
+from envparity.drift.rules.kubernetes import GFD_PRODUCT
 from envparity.model import ResolvedStage
 from envparity.names import GPU_RESOURCE, k8s_selector_text
 

@@ -1,0 +1,34 @@
+"""What the project expects of a stage beyond the spec itself (recorded digests, node pools)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from envparity.model import ResolvedStage
+
+
+@dataclass(frozen=True)
+class ExpectedNodePool:
+    """The node group the stack program creates for the stage (components/node_pool.py)."""
+
+    instance_type: str
+    ami_type: str
+    min_size: int
+    max_size: int
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the spec alone does not say but the project recorded or derives for the stage."""
+
+    lock: Mapping[str, str] | None = None  # normalised name -> version, from the lock file
+    promoted_digest: str | None = None  # sha256:... recorded by `envparity build --push`
+    node_pool: ExpectedNodePool | None = None
+    repository: str | None = None  # the ECR repository name, when the stage uses ECR
+
+
+def spec_file(env: ResolvedStage) -> str:
+    """Where the spec lives by the project's convention (hints only; the engine reads no files)."""
+    return f"envspecs/{env.name}.yaml"

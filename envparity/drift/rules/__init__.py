@@ -1,0 +1,1 @@
+"""One module of comparison rules per drift target, plus the rules they share."""
