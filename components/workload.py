@@ -29,6 +29,7 @@ from envparity.names import (
 
 # Requests of a container whose spec sets no cpu/memory: the scheduler needs some, and a
 # memory limit equal to the request keeps one container from starving a node.
+SKIP_AWAIT = "pulumi.com/skipAwait"  # the Kubernetes provider's annotation
 DEFAULT_CPU = "250m"
 DEFAULT_MEMORY = "512Mi"
 
@@ -153,7 +154,11 @@ class Workload(pulumi.ComponentResource):
         elif env.kind == "job":
             k8s.batch.v1.Job(
                 f"{name}-job",
-                metadata=meta,
+                # `pulumi up` would otherwise wait for the run to finish (10 minutes, then fail):
+                # a training run is checked by its pods and by drift, not by the deploy.
+                metadata=meta.apply(
+                    lambda m: {**m, "annotations": {**m["annotations"], SKIP_AWAIT: "true"}}
+                ),
                 spec=template.apply(lambda t: job_spec(env, t)),
                 opts=child,
             )

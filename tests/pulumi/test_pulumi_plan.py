@@ -53,6 +53,7 @@ def test_train_production_runs_on_h100_nodes(plans):
     assert job["spec"]["completionMode"] == "Indexed"
     assert job["spec"]["backoffLimit"] == 3
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"  # up does not wait
     assert not p.of_type(DEPLOYMENT)
     container = pod_spec(p)["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "8"
