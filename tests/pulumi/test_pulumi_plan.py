@@ -335,3 +335,43 @@ def test_device_plugin_exactly_where_gpu_nodes_are(plans, name, stage):
         r for r in p.of_type("kubernetes:core/v1:Namespace") if r.parent.endswith("-nvidia")
     )
     assert release["namespace"] == namespace.inputs["metadata"]["name"]
+
+
+@pytest.mark.parametrize(("name", "stage"), [(n, s) for n in SPECS for s in STAGES])
+def test_workload_kind_follows_the_spec(plans, project, name, stage):
+    """run.port: Deployment + Service + probes (+ PDB when replicas > 1); else a Job."""
+    env = resolve(load_spec(project.parent / "envspecs" / f"{name}.yaml"), stage)
+    p = plans[(name, stage)]
+    kind = workload(p).type.rsplit(":", 1)[1]
+    pdbs = p.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    if env.port:
+        assert kind == "Deployment" and len(p.of_type("kubernetes:core/v1:Service")) == 1
+        container = pod_spec(p)["containers"][0]
+        assert container["livenessProbe"]["tcpSocket"] == {"port": env.port}
+        assert len(pdbs) == (1 if env.replicas > 1 else 0)
+    else:
+        assert kind == "Job" and not pdbs and not p.of_type("kubernetes:core/v1:Service")
+
+
+def test_health_path_and_schedule(tmp_path):
+    """A health path makes HTTP probes; a stage schedule makes a batch command a CronJob."""
+    stacks = copy_project(tmp_path)
+    serve = tmp_path / "envspecs" / "serve.yaml"
+    serve.write_text(
+        serve.read_text().replace("  port: 8080", "  port: 8080\n  health_path: /healthz")
+    )
+    p = plan([load_spec(serve)], "staging", stacks)
+    probe = pod_spec(p)["containers"][0]["readinessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": 8080}
+    train = tmp_path / "envspecs" / "train.yaml"
+    text = train.read_text().replace(
+        "    nodes: {min: 0, max: 2}", '    nodes: {min: 0, max: 2}\n    schedule: "0 3 * * *"'
+    )
+    train.write_text(text)
+    p = plan([load_spec(train)], "staging", stacks)
+    [cron] = [
+        r for r in p.of_type("kubernetes:batch/v1:CronJob") if not r.parent.endswith("-drift")
+    ]
+    assert cron.inputs["spec"]["schedule"] == "0 3 * * *"
+    assert cron.inputs["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 3
+    assert not p.of_type(JOB)
