@@ -40,10 +40,16 @@ def build(
     stacks: Path = typer.Option(
         Path("stacks"), "--stacks", metavar="DIR", help="Where the stack configs are (for --push)."
     ),
+    verify_reproducible: bool = typer.Option(
+        False,
+        "--verify-reproducible",
+        help="Build twice without cache; compare Python, distributions and every file of the "
+        "environment; exit 1 listing any difference.",
+    ),
 ) -> None:
     """Build the image of one stage with the Docker engine of DOCKER_HOST, then verify it.
 
-    The image is tagged <registry>/<name>:<version>-<fingerprint[:12]> and run once without network: its Python must be the spec's and its distributions exactly the lock's.
+    The image is tagged <registry>/<name>:<version>-<fingerprint[:12]> and run once without network: its Python must be the spec's and its distributions exactly the lock's. A last layer adds its provenance record (/etc/envparity/provenance.json; see `envparity provenance`).
 
     Prints the image reference (and with --push the pushed digest) on stdout. Exit 0 when built and verified (and pushed), 1 otherwise.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
@@ -68,7 +74,7 @@ def build(
                 "stacks/), or point --stacks at the stack configs",
             )
     try:
-        _build(loaded, env, base_image, wheelhouse, tag, push, stacks)
+        _build(loaded, env, base_image, wheelhouse, tag, push, stacks, verify_reproducible)
     except RenderError as exc:  # also LockError: a missing or stale lock
         fail(
             exc.message if exc.message.startswith(str(spec)) else f"{spec}: {exc.message}", exc.hint
@@ -79,23 +85,26 @@ def build(
         fail(exc.message, exc.hint)
 
 
-def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
+def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -> None:
     from envparity import build as engine
     from envparity.render.artifacts import render_env
 
     files = render_env(spec)
     client = engine.connect()
     err = console(stderr=True)
-    with _progress(err, env.image_ref) as on_progress:
-        built = engine.build(
-            client,
-            env,
-            files,
-            wheelhouse=wheelhouse,
-            base_image=base_image,
-            tags=tags,
-            on_progress=on_progress,
-        )
+    if twice:
+        built = _build_twice(client, env, files, err, wheelhouse, base_image, tags)
+    else:
+        with _progress(err, env.image_ref) as on_progress:
+            built = engine.build(
+                client,
+                env,
+                files,
+                wheelhouse=wheelhouse,
+                base_image=base_image,
+                tags=tags,
+                on_progress=on_progress,
+            )
     differences = engine.verify(client, env, files, built.image_id)
     if differences:
         _show_differences(err, env.image_ref, differences)
@@ -111,8 +120,10 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
         style="green",
         soft_wrap=True,
     )
+    _stamp(client, spec, env, files, built.image_id, base_image, tags)
     sys.stdout.write(f"{env.image_ref}\n")
     if push:
+        from envparity.provenance import spec_commit
         from envparity.render.stack_config import StackConfigError, record_image
 
         if err.is_terminal:
@@ -126,13 +137,64 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks) -> None:
             )
         sys.stdout.write(f"{env.image_repository}@{digest}\n")
         try:
-            path = record_image(stacks, env.stage, env.name, env.image_ref, digest, env.fingerprint)
+            path = record_image(
+                stacks,
+                env.stage,
+                env.name,
+                env.image_ref,
+                digest,
+                env.fingerprint,
+                commit=spec_commit(spec.source),
+            )
         except StackConfigError as exc:
             fail(
                 f"pushed {env.image_repository}@{digest} but could not record it: {exc.message}",
                 exc.hint,
             )
         err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
+
+
+def _build_twice(client, env, files, err, wheelhouse, base_image, tags):
+    """`--verify-reproducible`: two cache-less builds compared; exit 1 when they differ."""
+    from envparity.reproducible import build_twice
+
+    with _progress(err, f"{env.image_ref} (twice, no cache)") as on_progress:
+        twice = build_twice(
+            client,
+            env,
+            files,
+            on_progress,
+            wheelhouse=wheelhouse,
+            base_image=base_image,
+            tags=tags,
+        )
+    if twice.differences:
+        _show_differences(
+            err, f"two builds of {env.image_ref}", twice.differences, ("first", "second")
+        )
+        fail(
+            f"{env.image_ref} is not reproducible: {len(twice.differences)} difference(s) "
+            "between two builds without cache",
+            "pin what moves (base image by digest, every package in the lock), then retry",
+        )
+    err.print(
+        f"reproducible: two builds without cache have the same Python, {twice.distributions} "
+        f"distributions and {twice.files} files",
+        style="green",
+        soft_wrap=True,
+    )
+    return twice.second
+
+
+def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
+    """Add the provenance record as the image's last layer; the tags move to the result."""
+    from envparity.provenance import PATH, ProvenanceError, stamp
+
+    try:
+        stamp(client, spec.source, env, files, image_id, base_image, [env.image_ref, *tags])
+    except ProvenanceError as exc:
+        fail(exc.message, exc.hint)
+    console(stderr=True).print(f"provenance: {PATH} (in-toto, SLSA v1)", soft_wrap=True)
 
 
 # The classic builder's bookkeeping lines (layer ids, container clean-up) are not progress;
@@ -192,14 +254,14 @@ class _progress:
             self.bar.stop()
 
 
-def _show_differences(err, ref: str, differences) -> None:
+def _show_differences(err, ref: str, differences, columns=("spec / lock", "image")) -> None:
     from rich.table import Table
 
     err.print(f"{ref} differs from the spec:", markup=False, soft_wrap=True)
     table = Table()
     table.add_column("what")
-    table.add_column("spec / lock")
-    table.add_column("image")
+    for column in columns:
+        table.add_column(column)
     for d in differences:
         table.add_row(d.what, d.expected or "(absent)", d.found or "(absent)")
     err.print(table)

@@ -36,6 +36,10 @@ COMMANDS = [
     ("plan", "plan:plan"),
     ("build", "build:build"),
     ("run", "run:run"),
+    ("provenance", "provenance:provenance"),
+    ("promote", "promote:promote"),
+    ("rollback", "promote:rollback"),
+    ("history", "promote:history"),
 ]
 
 for _name, _target in COMMANDS:

@@ -270,7 +270,7 @@ def build(
     # Wheels of every lock, whatever the target: one context for all stages keeps the shared
     # layers identical, so production's layers stay a prefix of testing's.
     wheels = wheelhouse_files(wheelhouse, all_pins(files)) if wheelhouse else {}
-    base = base_image or _base_ref(files)
+    base = base_image or base_ref(files)
     if base:
         ensure_image(client, base)
     buildargs = {"ENVPARITY_OFFLINE": "1" if wheelhouse else "0"}
@@ -362,9 +362,12 @@ def ensure_image(client, ref: str) -> None:
         ) from None
 
 
-def _base_ref(files: Mapping[str, bytes]) -> str | None:
-    # The Dockerfile's default base (`ARG BASE_IMAGE=...`): checked before the build so that a
-    # missing base is one clear line, not a pull error deep in the stream.
+def base_ref(files: Mapping[str, bytes]) -> str | None:
+    """The Dockerfile's default base (`ARG BASE_IMAGE=...`).
+
+    Checked before the build so that a missing base is one clear line, not a pull error deep
+    in the stream; the provenance record names it.
+    """
     match = re.search(r"^ARG BASE_IMAGE=(\S+)$", files["Dockerfile"].decode(), re.M)
     return match[1] if match else None
 

@@ -6,7 +6,7 @@ This is the only module that knows every target; the CLI calls `check` once per 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from envparity.diagnostics import UserError
@@ -33,7 +33,7 @@ class Options:
 
 def check(spec: Spec, env: ResolvedStage, target: str, options: Options = Options()) -> Result:
     observation, expectations = _collect(spec, env, target, options)
-    return engine.compare(target, env, observation, expectations)
+    return engine.compare(target, env, observation, replace(expectations, spec=spec.source))
 
 
 def _collect(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,8 +28,11 @@ class Expectations:
     promoted_digest: str | None = None  # sha256:... recorded by `envparity build --push`
     node_pool: ExpectedNodePool | None = None
     repository: str | None = None  # the ECR repository name, when the stage uses ECR
+    spec: str | None = None  # the spec's path as the user passed it (for hints)
 
 
-def spec_file(env: ResolvedStage) -> str:
-    """Where the spec lives by the project's convention (hints only; the engine reads no files)."""
+def spec_file(env: ResolvedStage, exp: Expectations | None = None) -> str:
+    """The spec's path for hints: as the user passed it, else the project's convention."""
+    if exp is not None and exp.spec:
+        return shlex.quote(exp.spec)
     return f"envspecs/{env.name}.yaml"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from envparity.drift.findings import Unchecked
 from envparity.model import EMPTY
+from envparity.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ImageFacts:
     labels: Mapping[str, str]
     python: str | None = None  # seen by running the image once; None when not probed
     distributions: Mapping[str, str] | None = None
+    provenance: Provenance | None = None  # its /etc/envparity/provenance.json, when it has one
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class WorkloadContainer:
     name: str
     image: str
     gpu_limit: str | None  # resources.limits["nvidia.com/gpu"]
+    provenance: Provenance | None = None  # read from the image's registry, when it can be
 
 
 @dataclass(frozen=True)

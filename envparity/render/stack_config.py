@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,16 @@ PROJECT = "envparity"
 LOCAL = "local"
 SPECS = f"{PROJECT}:specs"
 IMAGES = f"{PROJECT}:images"
+HISTORY = f"{PROJECT}:imageHistory"
+HISTORY_LIMIT = 10  # records kept per environment, newest first
+HOW = ("build", "promote", "rollback")
 CLUSTER_MODE = f"{PROJECT}:clusterMode"
 CLUSTER_NAME = f"{PROJECT}:clusterName"
 SUBNET_IDS = f"{PROJECT}:subnetIds"
 KUBE_CONTEXT = f"{PROJECT}:kubeContext"
 DRIFT_SCHEDULE = f"{PROJECT}:driftSchedule"
 DRIFT_IMAGE = f"{PROJECT}:driftImage"
-ARRAYS = (SPECS, IMAGES, SUBNET_IDS)  # Pulumi config arrays; every other key is a string
+ARRAYS = (SPECS, IMAGES, HISTORY, SUBNET_IDS)  # Pulumi config arrays; every other key is a string
 CLUSTER_MODES = ("create", "existing")
 DEFAULT_SCHEDULE = "0 * * * *"  # hourly
 DEFAULT_KUBE_CONTEXT = "kind-envparity"  # what `kind create cluster --name envparity` names it
@@ -89,6 +93,47 @@ class ImageRef:
                 "re-run `envparity build SPEC --stage S --push` to record it",
             )
         return cls(repository, tag, digest)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One image recorded for an environment: `<image> <UTC time> <git commit or -> <how>`."""
+
+    image: ImageRef
+    recorded: str  # ISO 8601 UTC, e.g. 2026-11-25T14:02:11Z
+    commit: str  # git commit of the spec's repository, "-" when unknown
+    how: str  # build | promote | rollback
+
+    def __str__(self) -> str:
+        return f"{self.image} {self.recorded} {self.commit} {self.how}"
+
+    @classmethod
+    def parse(cls, text: str) -> HistoryEntry:
+        parts = text.split()
+        if len(parts) != 4 or parts[3] not in HOW:
+            raise StackConfigError(
+                f"{HISTORY}: {text!r} is not `<image> <time> <commit> <how>`",
+                "remove the entry; the history is only read by `envparity rollback`/`history`",
+            )
+        return cls(ImageRef.parse(parts[0]), parts[1], parts[2], parts[3])
+
+
+def history(config: Mapping[str, Any], name: str) -> list[HistoryEntry]:
+    """The images recorded for environment `name` in a stack config, newest first."""
+    entries = (HistoryEntry.parse(text) for text in _strings(config.get(HISTORY)))
+    return [entry for entry in entries if entry.image.name == name]
+
+
+def remember(config: dict[str, Any], entry: HistoryEntry) -> None:
+    """Put `entry` first in the history, keeping HISTORY_LIMIT records per environment."""
+    kept, count = [str(entry)], 1
+    for text in _strings(config.get(HISTORY)):
+        if text.split(" ", 1)[0].split("@", 1)[0].rsplit(":", 1)[0] == entry.image.repository:
+            count += 1
+            if count > HISTORY_LIMIT:
+                continue
+        kept.append(text)
+    config[HISTORY] = kept
 
 
 @dataclass(frozen=True)
@@ -216,14 +261,23 @@ def render_stack_configs(specs: list[Spec], stacks_dir: Path, *, check: bool = F
 
 
 def record_image(
-    stacks_dir: Path, stage: str, name: str, image: str, digest: str, fingerprint: str
+    stacks_dir: Path,
+    stage: str,
+    name: str,
+    image: str,
+    digest: str,
+    fingerprint: str,
+    *,
+    how: str = "build",
+    commit: str | None = None,
 ) -> Path:
     """Record that environment `name` was pushed as `image` (`repository:tag`) with `digest`.
 
     The stack then deploys `repository:tag@digest` for the software whose fingerprint is
     `fingerprint` (the tag is `ResolvedStage.image_tag`, as `envparity build` tags).
-    An older record of the same repository is replaced. Raises StackConfigError when the
-    stage has no stack config yet or a value does not fit.
+    An older record of the same repository is replaced, and the record goes first in the
+    stage's image history (`how` it came, the spec's git `commit`). Raises StackConfigError
+    when the stage has no stack config yet or a value does not fit.
     """
     reference = image.split("@", 1)[0]
     if not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
@@ -251,6 +305,8 @@ def record_image(
         if text.split("@", 1)[0].rsplit(":", 1)[0] != ref.repository
     ]
     config[IMAGES] = sorted({*kept, str(ref)})
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    remember(config, HistoryEntry(ref, when, commit or "-", how))
     write_atomic(path, dump(stage, config).encode("utf-8"))
     return path
 

@@ -6,11 +6,15 @@ its Python version and installed distributions.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from envparity.drift.findings import Unchecked
 from envparity.drift.observed import ContainerFacts, DockerFacts, ImageFacts, Observation
 from envparity.image_probe import ProbeError, probe_image
 from envparity.model import ResolvedStage
 from envparity.names import FINGERPRINT_LABEL, NAME_LABEL
+from envparity.provenance import LABEL as PROVENANCE_LABEL
+from envparity.provenance import Provenance, ProvenanceError, parse, read_from_image
 
 TARGET = "docker"
 
@@ -43,12 +47,16 @@ def collect(
         for i in images
     ]
     gaps: list[Unchecked] = []
+    if facts:
+        newest = max(facts, key=lambda i: i.created)
+        found = _provenance(client, newest, gaps)
+        facts = [replace(i, provenance=found) if i is newest else i for i in facts]
     current = _current(facts, env.fingerprint)
     if current is not None:
         try:
             found = probe_image(client, current.id, probe_timeout)
             facts = [
-                ImageFacts(i.id, i.tags, i.created, i.labels, found.python, found.distributions)
+                replace(i, python=found.python, distributions=found.distributions)
                 if i is current
                 else i
                 for i in facts
@@ -73,6 +81,27 @@ def collect(
     )
     client.close()
     return Observation(DockerFacts(tuple(facts), seen), tuple(gaps))
+
+
+def _provenance(client, image: ImageFacts, gaps: list[Unchecked]) -> Provenance | None:
+    """The image's provenance record; None (with a gap when it should have one) otherwise."""
+    from docker.errors import DockerException
+
+    if PROVENANCE_LABEL not in image.labels:
+        return None  # built before provenance records: the fingerprint finding stands alone
+    where = f"image {image.tags[0] if image.tags else image.id}"
+    try:
+        return parse(read_from_image(client, image.id), where)
+    except (DockerException, ProvenanceError) as exc:
+        gaps.append(
+            Unchecked(
+                TARGET,
+                where,
+                f"could not read its provenance record: {_line(exc)}",
+                "rebuild it with envparity build",
+            )
+        )
+        return None
 
 
 def _current(images: list[ImageFacts], fingerprint: str) -> ImageFacts | None:

@@ -64,7 +64,7 @@ def compare_aws(out: Outcome, env: ResolvedStage, facts: AwsFacts, exp: Expectat
         out.expect(obj, "labels", want, {k: group.labels.get(k) for k in want}, f"restore it: {up}")
     for image in facts.images or ():
         obj = f"ecr {image.repository}:{image.tag}"
-        push = f"envparity build {spec_file(env)} --stage {env.stage} --push"
+        push = f"envparity build {spec_file(env, exp)} --stage {env.stage} --push"
         if not image.repository_exists:
             out.differ(obj, "repository", image.repository, "none", f"create it: {up}")
             continue

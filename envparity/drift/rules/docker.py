@@ -6,6 +6,7 @@ from envparity.drift.expectations import Expectations, spec_file
 from envparity.drift.observed import DockerFacts
 from envparity.drift.outcome import Outcome, Prefixed
 from envparity.drift.rules.packages import compare_distributions, pins
+from envparity.drift.rules.provenance import compare_provenance
 from envparity.model import ResolvedStage
 from envparity.names import FINGERPRINT_LABEL, NAME_LABEL, VERSION_LABEL
 
@@ -14,7 +15,7 @@ def compare_docker(out: Outcome, env: ResolvedStage, facts: DockerFacts, exp: Ex
     images = sorted(
         (i for i in facts.images if i.labels.get(NAME_LABEL) == env.name), key=lambda i: i.created
     )
-    build = f"envparity build {spec_file(env)} --stage {env.stage}"
+    build = f"envparity build {spec_file(env, exp)} --stage {env.stage}"
     if not images:
         out.differ(
             "image",
@@ -33,6 +34,8 @@ def compare_docker(out: Outcome, env: ResolvedStage, facts: DockerFacts, exp: Ex
         newest.labels.get(FINGERPRINT_LABEL),
         f"the newest image was built from other software: {build}",
     )
+    if newest.provenance is not None:
+        compare_provenance(out, env, newest.provenance, f"rebuild: {build}")
     matching = [i for i in images if i.labels.get(FINGERPRINT_LABEL) == env.fingerprint]
     current = matching[-1] if matching else None
     if current is not None:

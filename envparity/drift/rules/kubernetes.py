@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from envparity.drift.expectations import Expectations, spec_file
 from envparity.drift.findings import WARNING
 from envparity.drift.observed import KubernetesFacts
-from envparity.drift.outcome import Outcome
+from envparity.drift.outcome import Outcome, Prefixed
 from envparity.drift.rules.gpu import driver_ok, product_ok
+from envparity.drift.rules.provenance import compare_provenance
 from envparity.model import ResolvedStage
 from envparity.names import FINGERPRINT_KEY, GPU_RESOURCE, k8s_selector_text
 
@@ -71,12 +72,17 @@ def compare_kubernetes(
                 "a promoted digest",
                 container.image,
                 f"no digest of {env.image_tag} is recorded for stage {env.stage}: "
-                f"envparity build {spec_file(env)} --stage {env.stage} --push",
+                f"envparity build {spec_file(env, exp)} --stage {env.stage} --push",
                 severity=WARNING,
             )
         else:
             out.expect(
                 obj, "image digest", exp.promoted_digest, digest, f"deploy the promoted image: {up}"
+            )
+        if container.provenance is not None:
+            build = f"envparity build {spec_file(env, exp)} --stage {env.stage} --push"
+            compare_provenance(
+                Prefixed(out, obj), env, container.provenance, f"build, push, then {up}: {build}"
             )
     if env.needs_gpu and facts.nodes is not None:
         _compare_nodes(out, env, facts)
