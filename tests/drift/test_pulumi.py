@@ -117,3 +117,30 @@ def test_pulumi_target_without_state_is_a_usage_error(cli, planned):
     result = cli(path, "--stage", "production", "--target", "pulumi", "--stacks", stacks)
     assert result.code == 1
     assert "pulumi stack export --stack production" in result.stderr
+
+
+def test_a_batch_commands_job_is_compared(cli, tmp_path):
+    """No run.port: the plan has a Job, and its key inputs are compared with the state."""
+    import yaml
+
+    from envparity.spec import load_spec
+
+    spec = gpu_spec()
+    del spec["run"]["port"]
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    (tmp_path / "stacks").mkdir()
+    job_plan = (
+        path,
+        tmp_path / "stacks",
+        plan([load_spec(path)], "production", tmp_path / "stacks"),
+    )
+    state = export(job_plan[2].resources)
+    job = next(
+        i for i in state["deployment"]["resources"] if i["type"] == "kubernetes:batch/v1:Job"
+    )
+    job["inputs"]["spec"]["parallelism"] = 9
+    result = run(cli, job_plan, state, tmp_path)
+    assert result.code == 2, result.stdout
+    fields = {(f["object"], f["field"]) for f in result.json()["results"][0]["findings"]}
+    assert ("kubernetes:batch/v1:Job demo-job", "spec.parallelism") in fields
