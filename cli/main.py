@@ -30,6 +30,7 @@ COMMANDS = [
     ("show", "specs:show"),
     ("schema", "specs:schema"),
     ("parity", "specs:parity"),
+    ("import", "peer:import_spec"),
     ("render", "render:render"),
     ("lock", "lock:lock"),
     ("drift", "drift:drift"),

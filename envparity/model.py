@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from envparity.diagnostics import Diagnostic
+from envparity.requirements_file import RequirementsFile
 from envparity.yamlsource import SourceMap
 
 STAGES = ("local", "testing", "staging", "production")
@@ -70,13 +71,15 @@ class Software:
     python: str
     cuda: str | None
     cudnn: str | None
+    cuda_flavor: str | None  # base/runtime/devel for a CUDA environment, None for CPU-only
     driver: str | None
     gpus: tuple[str, ...]
     os: str
     base_image: str | None
     system_packages: tuple[str, ...]
-    python_packages: tuple[str, ...]
-    package_indexes: tuple[str, ...]
+    python_packages: tuple[str, ...]  # the inline pins and those of python_requirements
+    python_requirements: RequirementsFile | None
+    package_indexes: tuple[str, ...]  # the inline ones, then the file's --extra-index-url
     env: Mapping[str, str]
 
 

@@ -45,44 +45,52 @@ def normalise_all(requirements: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted((normalise(r) for r in requirements), key=lambda r: (name_of(r), r)))
 
 
-def check_pins(requirements: list[str], where: tuple) -> list[Diagnostic]:
-    """Each requirement parses, is an exact == pin, and names a project only once."""
+def check_pin(text: str) -> tuple[str, str, str | None] | None:
+    """(message, hint, project name or None when it does not parse) for a bad pin, else None."""
+    try:
+        req = parse(text)
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0]
+        return (
+            f"{text!r} is not a valid PEP 508 requirement: {first}",
+            "write name==version, e.g. numpy==1.26.4",
+            None,
+        )
+    name = canonicalize_name(req.name)
+    if req.url:
+        return (
+            f"{text!r} installs from a URL, which cannot be pinned by version",
+            f"publish it to a package index and pin {req.name}==<version>",
+            name,
+        )
+    if pinned_version(req) is None:
+        return (
+            f"{text!r} is not pinned to one exact version",
+            f"pin it with ==, e.g. {req.name}==<version> (see `pip index versions {req.name}`)",
+            name,
+        )
+    return None
+
+
+def check_pins(requirements: list, where: tuple) -> list[Diagnostic]:
+    """Each requirement parses, is an exact == pin, and names a project only once.
+
+    Every item is checked on its own, so a range (`pillow>=10.2`) and a second pin of the
+    same project (`Pillow==11.2.1`) are reported together. Items that are not text are
+    left to the schema.
+    """
     out: list[Diagnostic] = []
     seen: dict[str, int] = {}
     for i, text in enumerate(requirements):
+        if not isinstance(text, str):
+            continue
         path = (*where, i)
-        try:
-            req = parse(text)
-        except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0]
-            out.append(
-                Diagnostic(
-                    f"{text!r} is not a valid PEP 508 requirement: {first}",
-                    path,
-                    "write name==version, e.g. numpy==1.26.4",
-                )
-            )
+        problem = check_pin(text)
+        if problem is not None:
+            out.append(Diagnostic(problem[0], path, problem[1]))
+        name = problem[2] if problem is not None else name_of(text)
+        if name is None:
             continue
-        if req.url:
-            out.append(
-                Diagnostic(
-                    f"{text!r} installs from a URL, which cannot be pinned by version",
-                    path,
-                    f"publish it to a package index and pin {req.name}==<version>",
-                )
-            )
-            continue
-        if pinned_version(req) is None:
-            out.append(
-                Diagnostic(
-                    f"{text!r} is not pinned to one exact version",
-                    path,
-                    f"pin it with ==, e.g. {req.name}==<version> "
-                    f"(see `pip index versions {req.name}`)",
-                )
-            )
-            continue
-        name = canonicalize_name(req.name)
         if name in seen:
             out.append(
                 Diagnostic(

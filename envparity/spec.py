@@ -7,15 +7,16 @@ file:line:col. Compatibility knowledge (CUDA, GPUs, instances, torch) lives in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from envparity import compat, compat_tables, requirements
+from envparity import compat, compat_tables, cuda_image, facts, requirements, requirements_file
 from envparity.diagnostics import Diagnostic, SpecError
 from envparity.fingerprint import fingerprint
 from envparity.model import STAGES, NodeRange, Run, Software, Spec, Stage, frozen_map
+from envparity.requirements_file import RequirementsFile
 from envparity.schema import check_schema
 from envparity.yamlsource import SourceMap, load_yaml
 
@@ -52,8 +53,12 @@ def load_specs(paths: Iterable[str | Path]) -> list[Spec]:
     return specs
 
 
-def parse_spec(text: str, file: str = "<spec>") -> Spec:
-    """Like `load_spec`, from text; `file` names it in messages."""
+def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> Spec:
+    """Like `load_spec`, from text; `file` names it in messages.
+
+    `read(relative_path)` gives the text of a file the spec names (python_requirements),
+    or None when there is none; by default it reads beside `file`.
+    """
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
         raise _file_error(
@@ -62,17 +67,110 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
             "see envspecs/ for examples, or run `envparity schema`",
             at_start=True,
         )
-    problems = check_schema(data, source.raw)
-    if problems:
-        raise SpecError(_locate(problems, source))
-    problems = _check_meaning(data)
+    schema_problems = _with_python_hint(check_schema(data, source.raw), source.raw)
+    # The rules of meaning look only at values of the right shape, so they run even when
+    # the schema found problems elsewhere: one round shows every problem that can be known.
+    problems = _unless_reported(_check_meaning(data), schema_problems)
+    from_file, file_problems = _read_requirements(data, file, read)
+    problems += schema_problems + file_problems
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
-    spec = _build(data, source)
-    problems = _locate(problems + compat.check_compatibility(spec), source)
+    spec = _build(data, source, from_file)
+    found = _relocated(compat.check_compatibility(spec), spec, source)
+    problems = _locate(problems + found, source)
     if any(d.severity == "error" for d in problems):
         raise SpecError(problems)
     return replace(spec, warnings=tuple(problems))
+
+
+Reader = Callable[[str], "str | None"]
+
+
+def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
+    """(RequirementsFile or None, problems) of the spec's python_requirements."""
+    relative = data.get("python_requirements")
+    if not isinstance(relative, str) or relative.startswith("/"):
+        return None, []
+    shown = _shown(file, relative)
+    inline = data.get("python_packages")
+    inline = [r for r in inline if isinstance(r, str)] if isinstance(inline, list) else []
+    if read is None:
+        return requirements_file.read(Path(shown), shown, inline)
+    text = read(relative)
+    if text is None:
+        return None, [Diagnostic(f"{shown} does not exist", requirements_file.FIELD)]
+    return requirements_file.parse(text, shown, inline)
+
+
+def _relocated(problems: list[Diagnostic], spec: Spec, source: SourceMap) -> list[Diagnostic]:
+    """Compatibility problems about values the loader expanded, moved to where they were written.
+
+    The rules see the normalised spec: a pin that came from python_requirements is located
+    at its line there, and a GPU that a short name (`V100`) stands for at that name.
+    """
+    return [_at_pin_line(_at_gpu_name(d, spec, source), spec, source) for d in problems]
+
+
+def _at_pin_line(d: Diagnostic, spec: Spec, source: SourceMap) -> Diagnostic:
+    from_file = spec.software.python_requirements
+    path = d.path
+    if from_file is None or len(path) != 2 or path[0] != "python_packages" or path in source.raw:
+        return d
+    where = from_file.position_of(spec.software.python_packages[path[1]])
+    if where is None:
+        return d
+    shown = _shown(spec.source, source.raw[requirements_file.FIELD])
+    return replace(d, path=requirements_file.FIELD, file=shown, line=where[0], column=where[1])
+
+
+def _at_gpu_name(d: Diagnostic, spec: Spec, source: SourceMap) -> Diagnostic:
+    path, gpus = d.path, spec.software.gpus
+    if len(path) != 2 or path[0] != "gpus" or not isinstance(path[1], int):
+        return d
+    written = source.raw.get(path)
+    if written in gpus and written in d.message:  # the rule found the product as written
+        return d
+    product = gpus[path[1]] if path[1] < len(gpus) else None
+    if product is None or product not in d.message:
+        return d
+    for key, text in source.raw.items():
+        if len(key) == 2 and key[0] == "gpus" and product in (facts.gpu_products(text) or ()):
+            return replace(d, path=key)
+    return d
+
+
+def _shown(spec_file: str, relative: str) -> str:
+    """How messages name the requirements file: beside the spec as the user named it."""
+    return str(Path(spec_file).parent / relative) if spec_file != "<spec>" else relative
+
+
+def _unless_reported(problems: list[Diagnostic], reported: list[Diagnostic]) -> list[Diagnostic]:
+    """`problems` without those at a path the schema already reported on."""
+    paths = {d.path for d in reported}
+    return [d for d in problems if d.path not in paths]
+
+
+def _with_python_hint(problems: list[Diagnostic], raw: dict) -> list[Diagnostic]:
+    """A Python given without its patch release ("3.12") gets the newest known one as hint."""
+    written = raw.get(("python",))
+    if not isinstance(written, str) or written.count(".") != 1:
+        return problems
+    newest = facts.newest_python_patch(written)
+    known = ", ".join(facts.known_python_minors())
+    hint = (
+        f'give the exact release in quotes, e.g. python: "{newest}" (the newest {written} '
+        "release envparity knows)"
+        if newest
+        else f"give an exact X.Y.Z release in quotes, of a Python envparity knows ({known})"
+    )
+    out = []
+    for d in problems:
+        if d.path == ("python",) and d.message.startswith("expected"):  # YAML read a number
+            d = replace(d, hint=f"{hint}; YAML reads {written} unquoted as a number")
+        elif d.path == ("python",):
+            d = replace(d, message=f"{written!r} is not an exact Python release X.Y.Z", hint=hint)
+        out.append(d)
+    return out
 
 
 def _file_error(file: str, message: str, hint: str, *, at_start: bool = False) -> SpecError:
@@ -81,23 +179,31 @@ def _file_error(file: str, message: str, hint: str, *, at_start: bool = False) -
     return SpecError([Diagnostic(message, file=file, hint=hint, **where)])
 
 
-def parse_spec_unchecked(text: str, file: str) -> Spec:
+def parse_spec_unchecked(text: str, file: str, read: Reader | None = None) -> Spec:
     """A spec that passes the schema, without the rules of meaning (for comparing with history)."""
     data, source = load_yaml(text, file)
     problems = check_schema(data) if isinstance(data, dict) else [Diagnostic("not a spec mapping")]
     if problems:
         raise SpecError(_locate(problems, source))
-    return _build(data, source)
+    from_file, problems = _read_requirements(data, file, read)
+    if any(d.severity == "error" for d in problems):
+        raise SpecError(_locate(problems, source))
+    return _build(data, source, from_file)
 
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
     """Positions for each problem, in the order of the file."""
-    located = [source.locate(d) for d in problems]
+    located = [d if d.file else source.locate(d) for d in problems]
     return sorted(located, key=lambda d: (d.line or 0, d.column or 0))
 
 
-def _build(data: dict, source: SourceMap) -> Spec:
+def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) -> Spec:
     cuda = data.get("cuda")
+    pins = list(data["python_packages"]) + list(from_file.requirements if from_file else ())
+    indexes = list(data.get("package_indexes") or ())
+    indexes += [u for u in (from_file.extra_index_urls if from_file else ()) if u not in indexes]
+    gpus = {p for name in data.get("gpus") or () for p in facts.gpu_products(name) or (name,)}
+    tag = cuda_image.parse(data["base_image"]) if data.get("base_image") else None
     software = Software(
         envparity=data["envparity"],
         name=data["name"],
@@ -105,13 +211,15 @@ def _build(data: dict, source: SourceMap) -> Spec:
         python=data["python"],
         cuda=cuda,
         cudnn=_text(data.get("cudnn")),
+        cuda_flavor=data.get("cuda_flavor", tag.flavor if tag else "runtime") if cuda else None,
         driver=data.get("driver"),
-        gpus=tuple(sorted(data.get("gpus") or ())),
-        os=data.get("os") or compat_tables.default_os(cuda),
+        gpus=tuple(sorted(gpus)),
+        os=data.get("os") or (tag.os if tag else compat_tables.default_os(cuda)),
         base_image=data.get("base_image"),
         system_packages=tuple(sorted(data.get("system_packages") or ())),
-        python_packages=requirements.normalise_all(data["python_packages"]),
-        package_indexes=tuple(data.get("package_indexes") or ()),
+        python_packages=requirements.normalise_all(pins),
+        python_requirements=from_file,
+        package_indexes=tuple(indexes),
         env=frozen_map({k: _text(v) for k, v in (data.get("env") or {}).items()}),
     )
     raw_run = data.get("run") or {}
@@ -161,10 +269,24 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _check_meaning(data: dict) -> list[Diagnostic]:
-    """The rules that need no compatibility table."""
-    out = requirements.check_pins(data["python_packages"], ("python_packages",))
-    out += _check_system_packages(data.get("system_packages") or [])
+    """The rules that need no compatibility table.
+
+    They run on whatever has the shape they read (a list, a mapping, a string) whether or
+    not the schema found problems elsewhere; a value of the wrong shape is the schema's.
+    """
+    out = requirements.check_pins(_list(data.get("python_packages")), ("python_packages",))
+    out += _check_system_packages(
+        [p for p in _list(data.get("system_packages")) if isinstance(p, str)]
+    )
     if data.get("cudnn") is not None and not data.get("cuda"):
         out.append(
             Diagnostic(
@@ -173,17 +295,39 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
             )
         )
-    top_env = data.get("env") or {}
+    out += cuda_image.check(data)
+    if data.get("cuda_flavor") is not None and not data.get("cuda"):
+        out.append(
+            Diagnostic(
+                "cuda_flavor is set but cuda is not: it picks the nvidia/cuda image of a GPU "
+                "environment",
+                ("cuda_flavor",),
+                'set cuda (e.g. cuda: "12.4.1"), or remove cuda_flavor',
+            )
+        )
+    for i, name in enumerate(_list(data.get("gpus"))):
+        if isinstance(name, str) and facts.gpu_products(name) is None:
+            aliases = ", ".join(f"{a} ({' or '.join(p)})" for a, p in facts.gpu_aliases().items())
+            out.append(
+                Diagnostic(
+                    f"GPU '{name}' is not known to envparity",
+                    ("gpus", i),
+                    f"use one of: {', '.join(facts.gpu_names())}; short names: {aliases}",
+                )
+            )
+    top_env = _mapping(data.get("env"))
     out += _check_workload_kind(data)
     out += _check_reserved_env(("env",), top_env)
-    top_pins = {requirements.name_of(r) for r in data["python_packages"]}
-    for stage, raw in data["stages"].items():
-        raw = raw or {}
+    top_pins = {
+        requirements.name_of(r) for r in _list(data.get("python_packages")) if isinstance(r, str)
+    }
+    for stage, raw in _mapping(data.get("stages")).items():
+        raw = _mapping(raw)
         where = ("stages", stage)
-        extra = raw.get("extra_python_packages") or []
+        extra = _list(raw.get("extra_python_packages"))
         out += requirements.check_pins(extra, (*where, "extra_python_packages"))
         for i, req in enumerate(extra):
-            if requirements.name_of(req) in top_pins:
+            if isinstance(req, str) and requirements.name_of(req) in top_pins:
                 out.append(
                     Diagnostic(
                         f"'{requirements.name_of(req)}' is already pinned in python_packages; "
@@ -193,8 +337,8 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                         "remove it here, or change the pin in python_packages for every stage",
                     )
                 )
-        out += _check_reserved_env((*where, "env"), raw.get("env") or {})
-        for key in raw.get("env") or {}:
+        out += _check_reserved_env((*where, "env"), _mapping(raw.get("env")))
+        for key in _mapping(raw.get("env")):
             if key in top_env:
                 out.append(
                     Diagnostic(
@@ -216,11 +360,12 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                     severity="warning",
                 )
             )
-        nodes = raw.get("nodes")
-        if nodes and nodes["min"] > nodes["max"]:
+        nodes = _mapping(raw.get("nodes"))
+        low, high = nodes.get("min"), nodes.get("max")
+        if type(low) is int and type(high) is int and low > high:
             out.append(
                 Diagnostic(
-                    f"nodes.min ({nodes['min']}) is larger than nodes.max ({nodes['max']})",
+                    f"nodes.min ({low}) is larger than nodes.max ({high})",
                     (*where, "nodes"),
                     "make min <= max",
                 )
@@ -246,7 +391,7 @@ def _check_reserved_env(where: tuple, env: dict) -> list[Diagnostic]:
 
 def _check_workload_kind(data: dict) -> list[Diagnostic]:
     """A service (run.port) has probes and no schedule; a batch command has no health path."""
-    run = data.get("run") or {}
+    run = _mapping(data.get("run"))
     out = []
     if run.get("port") is None and run.get("health_path") is not None:
         out.append(
@@ -257,8 +402,8 @@ def _check_workload_kind(data: dict) -> list[Diagnostic]:
             )
         )
     if run.get("port") is not None:
-        for stage, raw in data["stages"].items():
-            if (raw or {}).get("schedule") is not None:
+        for stage, raw in _mapping(data.get("stages")).items():
+            if _mapping(raw).get("schedule") is not None:
                 out.append(
                     Diagnostic(
                         "a schedule runs a batch command as a CronJob, but run.port makes this "

@@ -50,7 +50,10 @@ def check_against(new: Spec, ref: str) -> list[Diagnostic]:
     text = _git_show(Path(new.source), ref)
     if text is None:
         return []
-    old = parse_spec_unchecked(text, f"{ref}:{new.source}")
+    beside = Path(new.source).parent
+    old = parse_spec_unchecked(
+        text, f"{ref}:{new.source}", read=lambda relative: _git_show(beside / relative, ref)
+    )
     need, changed = required_bump(old, new)
     got = actual_bump(old.version, new.version)
     if Version(new.version) < Version(old.version):

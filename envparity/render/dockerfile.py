@@ -52,7 +52,7 @@ OS_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?")
 PYTHON_VERSION = re.compile(r"3\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IMAGE_REF = re.compile(
     r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
@@ -65,10 +65,14 @@ class RenderError(UserError):
 
 @dataclass(frozen=True)
 class Base:
-    """The image to start from, and whether it brings the spec's Python or uv installs it."""
+    """The image to start from, and whether it brings the spec's Python or uv installs it.
+
+    `provides_python` is None for a `base_image` envparity cannot tell about: the build
+    then uses its python3 when that is the spec's version, and installs it with uv otherwise.
+    """
 
     ref: str
-    provides_python: bool
+    provides_python: bool | None
 
     @property
     def pinned(self) -> bool:
@@ -79,16 +83,17 @@ def choose_base(spec: Spec) -> Base:
     """The base image for `spec`: its base_image, the nvidia/cuda tag, or an official slim image."""
     sw = spec.software
     if sw.base_image:
-        # The format says a base_image must provide the declared Python; the build verifies it.
-        return Base(_checked(sw.base_image, IMAGE_REF, "base_image", "an image reference"), True)
+        ref = _checked(sw.base_image, IMAGE_REF, "base_image", "an image reference")
+        return Base(ref, _base_image_has_python(ref, sw.python))
     if sw.cuda:
-        from envparity import compat_tables
+        from envparity import facts
 
-        ref = compat_tables.cuda_base_image(sw.cuda, sw.cudnn, sw.os, "runtime")
+        flavor = sw.cuda_flavor or "runtime"
+        ref = facts.cuda_image(sw.cuda, sw.cudnn, sw.os, flavor)
         if ref is None:
             cudnn = f" with cuDNN {sw.cudnn}" if sw.cudnn else ""
             raise RenderError(
-                f"no nvidia/cuda runtime image for CUDA {sw.cuda}{cudnn} on {sw.os} "
+                f"no nvidia/cuda {flavor} image for CUDA {sw.cuda}{cudnn} on {sw.os} "
                 "is known to envparity",
                 "pick a cuda/cudnn/os that NVIDIA publishes, or set base_image",
             )
@@ -102,6 +107,18 @@ def choose_base(spec: Spec) -> Base:
         f"os {sw.os!r} is not known to envparity",
         f"use one of {', '.join(sorted([*DEBIAN_CODENAMES, *UBUNTU_IMAGES]))}, or set base_image",
     )
+
+
+def _base_image_has_python(ref: str, python: str) -> bool | None:
+    """False for nvidia/cuda images (no Python), True for the official python:<python> tags."""
+    from envparity import cuda_image
+
+    if cuda_image.parse(ref) is not None:
+        return False
+    name, _, tag = ref.split("@", 1)[0].partition(":")
+    if name in ("python", "docker.io/library/python") and tag.split("-", 1)[0] == python:
+        return True
+    return None
 
 
 def render_dockerfile(spec: Spec, stage_locks: Mapping[str, str] | None = None) -> str:
@@ -153,7 +170,7 @@ def header(spec: Spec, base: Base) -> str:
 def from_base(base: Base) -> str:
     # BASE_IMAGE can be overridden at build time (envparity build --base-image).
     lines = [f"ARG BASE_IMAGE={base.ref}"]
-    if not base.provides_python:
+    if base.provides_python is not True:
         lines += [f"FROM {UV_IMAGE} AS uv", ""]
     lines.append("FROM ${BASE_IMAGE} AS env")
     return "\n".join(lines)
@@ -182,16 +199,25 @@ def os_packages(spec: Spec) -> str:
 def python(spec: Spec, base: Base) -> str:
     version = _checked(spec.software.python, PYTHON_VERSION, "python", "an exact X.Y.Z version")
     quoted = shlex.quote(version)
-    if base.provides_python:
-        make_venv = f"RUN python3 -m venv {VENV}"
-    else:
-        make_venv = (
-            f"COPY --from=uv /uv /usr/local/bin/uv\n"
-            f"RUN UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python install {quoted} \\\n"
-            f' && "$(UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python find --no-project {quoted})"'
-            f" -m venv {VENV}"
-        )
+    uv_python = (
+        f"UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python install {quoted} \\\n"
+        f' && "$(UV_PYTHON_INSTALL_DIR={PYTHON_DIR} uv python find --no-project {quoted})"'
+        f" -m venv {VENV}"
+    )
     expected = shlex.quote(f"Python {version}")
+    if base.provides_python is True:
+        make_venv = f"RUN python3 -m venv {VENV}"
+    elif base.provides_python is False:
+        make_venv = f"COPY --from=uv /uv /usr/local/bin/uv\nRUN {uv_python}"
+    else:
+        # An image envparity cannot tell about: its python3 when it is the spec's Python
+        # (and can make a venv), else uv's, as for the nvidia/cuda images.
+        make_venv = (
+            "COPY --from=uv /uv /usr/local/bin/uv\n"
+            f'RUN if [ "$(python3 --version 2>&1)" = {expected} ] '
+            f"&& python3 -m venv {VENV}; then :; \\\n"
+            f" else rm -rf {VENV} && {uv_python}; fi"
+        )
     check = (
         f'RUN found="$(python --version 2>&1)"; if [ "$found" != {expected} ]; then '
         f'echo "envparity: this image has $found but the spec says Python {version} '
@@ -217,7 +243,7 @@ def baked_env(spec: Spec) -> str:
     if not items:
         return ""
     pairs = [
-        f"{_checked(k, ENV_NAME, 'env', 'an upper-case variable name')}={quote(v, f'env.{k}')}"
+        f"{_checked(k, ENV_NAME, 'env', 'a POSIX variable name')}={quote(v, f'env.{k}')}"
         for k, v in items
     ]
     return "ENV " + " \\\n    ".join(pairs)

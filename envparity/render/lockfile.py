@@ -74,6 +74,9 @@ def inputs_digest(spec: Spec, key: str = BASE) -> str:
     }
     if key != BASE:
         data["extra"] = list(spec.stages[key].extra_python_packages)
+    if sw.python_requirements is not None:  # only then, so existing locks stay fresh
+        data["index_url"] = sw.python_requirements.index_url
+        data["hashes"] = dict(sw.python_requirements.hashes)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -100,8 +103,14 @@ def compile_locks(
     uv = uv or _uv_binary()
     sw = spec.software
     indexes = [_checked_index(url) for url in sw.package_indexes]
+    from_file = sw.python_requirements
+    if from_file is not None and from_file.index_url:
+        # The file's --index-url replaces the default index, as it does for pip.
+        indexes.insert(0, "--index-url " + _checked_index(from_file.index_url))
     packages = [_checked_requirement(r) for r in sw.python_packages]
     locks = {BASE: _compile(uv, packages, [], sw.python, indexes, find_links, no_index)}
+    if from_file is not None and from_file.hashes:
+        locks[BASE] = _only_allowed_hashes(locks[BASE], dict(from_file.hashes))
     shared = _blocks(locks[BASE])
     constraints = [block.splitlines()[0].rstrip(" \\") for block in shared.values()]
     for lock in lock_files(spec)[1:]:
@@ -133,7 +142,7 @@ def _header(spec: Spec, key: str, indexes: list[str]) -> str:
         f"{spec.software.python} on {PLATFORM}: do not edit.",
         f"{INPUTS_KEY}{inputs_digest(spec, key)}",
     ]
-    lines += [f"--extra-index-url {url}" for url in indexes]
+    lines += [url if url.startswith("--") else f"--extra-index-url {url}" for url in indexes]
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +184,11 @@ def _compile(
             args.append("--no-index")
         else:
             for url in indexes:
-                args += ["--extra-index-url", url]
+                # uv's name for pip's --index-url; it also overrides UV_DEFAULT_INDEX
+                if url.startswith("--index-url "):
+                    args += ["--default-index", url.split(" ", 1)[1]]
+                else:
+                    args += ["--extra-index-url", url]
         if find_links is not None:
             args += ["--find-links", str(Path(find_links).resolve())]
         done = subprocess.run(args, cwd=tmp, capture_output=True, text=True, check=False)
@@ -188,6 +201,33 @@ def _compile(
     return done.stdout.replace("    #   -c constraints.txt\n", "").replace(
         "    # via -c constraints.txt\n", ""
     )
+
+
+def _only_allowed_hashes(body: str, allowed: dict[str, tuple[str, ...]]) -> str:
+    """Keep only the file hashes the requirements file lists for a pin, as pip accepts only those.
+
+    A pin none of whose locked files has a listed hash is a LockError: pip would refuse it.
+    """
+    by_name = {name_of(pin): set(hashes) for pin, hashes in allowed.items()}
+    out = []
+    for name, block in _blocks(body).items():
+        if name not in by_name:
+            out.append(block)
+            continue
+        lines = block.splitlines()
+        pin = lines[0].rstrip(" \\")
+        kept = [h for h in (ln.strip(" \\") for ln in lines[1:]) if h.startswith("--hash=")]
+        kept = [h for h in kept if h.removeprefix("--hash=") in by_name[name]]
+        if not kept:
+            raise LockError(
+                f"python_requirements: no file of {pin} has one of the "
+                "--hash values the requirements file lists",
+                "update the hashes (`pip hash FILE`), or the pin",
+            )
+        notes = [ln for ln in lines[1:] if ln.strip().startswith("#")]
+        hashes = [f"    {h} \\" for h in kept[:-1]] + [f"    {kept[-1]}"]
+        out.append("\n".join([pin + " \\", *hashes, *notes]) + "\n")
+    return "".join(out)
 
 
 def _blocks(lock_body: str) -> dict[str, str]:

@@ -169,6 +169,39 @@ def test_pre_commit_hooks_run_as_declared(tmp_path, wheelhouse):
     assert stale.returncode == 1 and "stale: build/cpu-service/devcontainer.json" in stale.stderr
 
 
+def test_render_check_hook_runs_when_a_requirements_file_changes(tmp_path, wheelhouse):
+    import re
+    import subprocess
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert re.search(hooks["envparity-render-check"]["files"], "envspecs/requirements.txt")
+    (tmp_path / "envspecs").mkdir()
+    reqs = tmp_path / "envspecs" / "requirements.txt"
+    reqs.write_text("demo-core==1.0.0\n")
+    spec = tmp_path / "envspecs" / "svc.yaml"
+    spec.write_text(
+        (CASES / "cpu-service" / "envspec.yaml")
+        .read_text()
+        .replace(
+            "python_packages: [demo-web==2.0.1]",
+            "python_packages: []\npython_requirements: requirements.txt",
+        )
+    )
+    loaded = load_spec(spec)
+    write_locks(loaded, compile_locks(loaded, find_links=wheelhouse, no_index=True))
+    envparity = str(ROOT / ".venv" / "bin" / "envparity")
+    subprocess.run([envparity, "render", "envspecs"], cwd=tmp_path, check=True, capture_output=True)
+    check = [envparity, "render", "--check", "envspecs"]
+    assert subprocess.run(check, cwd=tmp_path, capture_output=True).returncode == 0
+    reqs.write_text("demo-core==1.0.0\ndemo-util==1.1.0\n")
+    stale = subprocess.run(check, cwd=tmp_path, capture_output=True, text=True)
+    assert stale.returncode == 1 and "the shared lock is stale" in stale.stderr, stale.stderr
+
+
 def test_render_never_imports_heavy_sdks(tmp_path):
     """`render` must start fast: no docker, pulumi, boto3, kubernetes (nor uv) in the process."""
     import subprocess

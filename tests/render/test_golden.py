@@ -22,6 +22,8 @@ def render_case(case: str, tmp_path: Path, wheelhouse: Path) -> dict[str, bytes]
     """Lock (uv, against the local wheels only) and render one case from a copy of its spec."""
     spec_path = tmp_path / f"{case}.yaml"
     shutil.copy(CASES / case / "envspec.yaml", spec_path)
+    for beside in (CASES / case).glob("*.txt"):  # e.g. the spec's python_requirements
+        shutil.copy(beside, tmp_path / beside.name)
     spec = load_spec(spec_path)
     write_locks(spec, compile_locks(spec, find_links=wheelhouse, no_index=True))
     return render_env(spec)

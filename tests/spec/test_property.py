@@ -97,3 +97,42 @@ def test_any_value_in_any_field(field, value):
     data = yaml.safe_load(GPU_SPEC)
     data[field] = value
     outcome(yaml.safe_dump(data))
+
+
+FRAGMENTS = [
+    "six==1.16.0",
+    "Six>=1",
+    "numpy==1.26.4",
+    "--hash=sha256:" + "a" * 64,
+    "--hash=md5:0",
+    "--hash",
+    "\\",
+    "#",
+    " ",
+    "-i",
+    "--index-url",
+    "--extra-index-url=https://example.org/simple",
+    "https://example.org/simple",
+    "-r x.txt",
+    "git+https://x/y.git",
+    "torch==2.4.1+cu124; python_version >= '3.9'",
+    "\t",
+]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), max_size=5).map(" ".join),
+        max_size=8,
+    ).map("\n".join)
+)
+def test_requirements_file_gives_content_or_located_errors(text):
+    from envparity import requirements_file
+
+    content, problems = requirements_file.parse(text, "reqs.txt", ["numpy==1.26.4"])
+    if content is None:
+        assert problems
+    for d in problems:
+        assert d.file == "reqs.txt" and d.line is not None and d.column is not None
+        assert d.message and "\n" not in d.message

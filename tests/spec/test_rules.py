@@ -42,7 +42,7 @@ CASES = [
     (
         "python not X.Y.Z",
         edit(G, 'python: "3.11.9"', 'python: "3.11"'),
-        "is not a valid Python version",
+        "'3.11' is not an exact Python release X.Y.Z",
         r"^python:",
     ),
     (
@@ -168,10 +168,10 @@ CASES = [
         r"^system_packages:",
     ),
     (
-        "env name lower case",
-        edit(G, '  PYTHONHASHSEED: "0"', '  pythonhashseed: "0"'),
-        "'pythonhashseed' is not a valid environment variable name",
-        r"pythonhashseed",
+        "env name starting with a digit",
+        edit(G, '  PYTHONHASHSEED: "0"', '  1PYTHONHASHSEED: "0"'),
+        "'1PYTHONHASHSEED' is not a valid environment variable name",
+        r"1PYTHONHASHSEED",
     ),
     (
         "env value newline",

@@ -80,3 +80,20 @@ def test_actual_bump():
         "patch",
         "none",
     ]
+
+
+def test_requirements_file_change_is_compared_at_the_ref(repo):
+    def git(*args):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    spec = edit(
+        GPU_SPEC, "  - fastapi==0.115.0", "  - fastapi==0.115.0\npython_requirements: reqs.txt"
+    )
+    (repo / "reqs.txt").write_text("six==1.16.0\n")
+    (repo / "serve.yaml").write_text(spec)
+    git("add", ".")
+    git("commit", "-qm", "with a requirements file")
+    (repo / "reqs.txt").write_text("six==1.17.0\n")
+    [problem] = check_against(load_spec(repo / "serve.yaml"), "HEAD")
+    assert "(python_packages, python_requirements)" in problem.message
+    assert "needs a MINOR version bump" in problem.message
