@@ -49,7 +49,11 @@ def test_up_is_idempotent_when_everything_runs(docker_client):
 
 def test_up_starts_a_registry_and_down_stops_only_it(docker_client, tmp_path: Path):
     address = f"127.0.0.1:{free_port()}"
-    env = {"ENVPARITY_CACHE_DIR": str(tmp_path), "ENVPARITY_TEST_REGISTRY": address}
+    env = {
+        "ENVPARITY_CACHE_DIR": str(tmp_path),
+        "ENVPARITY_TEST_REGISTRY": address,
+        "ENVPARITY_SERVICES_KUBE": "0",  # the control plane is the shared cache's, not this one's
+    }
     up = services("up", **env)
     try:
         assert up.returncode == 0, up.stderr

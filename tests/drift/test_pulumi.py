@@ -8,6 +8,7 @@ import json
 import pytest
 
 from envparity.plan import plan
+from tests.conftest import ROOT
 from tests.drift.conftest import gpu_spec
 
 
@@ -117,6 +118,78 @@ def test_pulumi_target_without_state_is_a_usage_error(cli, planned):
     result = cli(path, "--stage", "production", "--target", "pulumi", "--stacks", stacks)
     assert result.code == 1
     assert "pulumi stack export --stack production" in result.stderr
+
+
+# A real `pulumi stack export` of stage local, made by the real engine and Kubernetes provider
+# (tests/cluster/test_pulumi_up.py writes it with UPDATE_GOLDEN=1), with the specs and stack
+# config it was deployed from: parent-qualified URNs, provider references, the provider's
+# own annotations and managed fields in the outputs.
+REAL_EXPORT = ROOT / "tests" / "golden" / "drift" / "pulumi-export-local"
+SERVE_DEPLOYMENT = "kubernetes:apps/v1:Deployment serve-deployment"
+
+
+def drift_real_export(cli, state: dict | None, tmp_path, spec: str = "serve.yaml"):
+    file = REAL_EXPORT / "export.json"
+    if state is not None:
+        file = tmp_path / "export.json"
+        file.write_text(json.dumps(state))
+    return cli(
+        REAL_EXPORT / "envspecs" / spec,
+        "--stage",
+        "local",
+        "--target",
+        "pulumi",
+        "--state",
+        file,
+        "--stacks",
+        REAL_EXPORT / "stacks",
+        "--json",
+    )
+
+
+def real_export() -> dict:
+    return json.loads((REAL_EXPORT / "export.json").read_text())
+
+
+def test_a_real_export_is_in_sync(cli, tmp_path):
+    items = real_export()["deployment"]["resources"]
+    serve = next(i for i in items if i["urn"].endswith("::serve-deployment"))
+    assert "::envparity:workload:Workload$kubernetes:apps/v1:Deployment::" in serve["urn"]
+    assert serve["provider"].startswith("urn:pulumi:local::envparity::pulumi:providers:kubernetes")
+    for spec in ("features.yaml", "serve.yaml", "train.yaml"):
+        result = drift_real_export(cli, None, tmp_path, spec)
+        assert result.code == 0, result.stdout
+    checks = {(c["object"], c["field"]) for c in result.json()["results"][0]["checks"]}
+    assert ("kubernetes:apps/v1:Deployment train-deployment", "spec.replicas") in checks
+
+
+def test_a_real_export_with_one_drifted_field(cli, tmp_path):
+    state = real_export()
+    deployment = next(
+        i for i in state["deployment"]["resources"] if i["urn"].endswith("::serve-deployment")
+    )
+    deployment["inputs"]["spec"]["replicas"] = 7
+    result = drift_real_export(cli, state, tmp_path)
+    assert result.code == 2
+    [finding] = result.json()["results"][0]["findings"]
+    assert (finding["object"], finding["field"]) == (SERVE_DEPLOYMENT, "spec.replicas")
+    assert (finding["expected"], finding["actual"]) == (1, 7)
+
+
+def test_annotations_others_add_are_not_drift_but_a_changed_one_is(cli, tmp_path):
+    state = real_export()
+    deployment = next(
+        i for i in state["deployment"]["resources"] if i["urn"].endswith("::serve-deployment")
+    )
+    annotations = deployment["inputs"]["metadata"]["annotations"]
+    annotations["example.com/added-by-a-transform"] = "yes"
+    assert drift_real_export(cli, state, tmp_path).code == 0
+    annotations["envparity.io/fingerprint"] = "0" * 64
+    result = drift_real_export(cli, state, tmp_path)
+    assert result.code == 2
+    [finding] = result.json()["results"][0]["findings"]
+    assert (finding["object"], finding["field"]) == (SERVE_DEPLOYMENT, "metadata.annotations")
+    assert finding["actual"] == {"envparity.io/fingerprint": "0" * 64}
 
 
 def test_a_batch_commands_job_is_compared(cli, tmp_path):

@@ -42,6 +42,9 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     ),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
 }
+# Maps of which only the keys the program sets are compared: other tools and the user's own
+# Pulumi transforms add annotations (e.g. `pulumi.com/skipAwait`) without changing the resource.
+OWN_KEYS_ONLY = frozenset({"metadata.annotations"})
 
 
 def _dig(inputs: Mapping, path: str) -> Any:
@@ -65,9 +68,11 @@ def compare_pulumi(out: Outcome, env: ResolvedStage, facts: PulumiFacts, exp: Ex
             continue
         out.checks.append(Check(out.target, obj, "present"))
         for path in KEY_INPUTS.get(key[0], ()):
-            expected = _dig(want.inputs, path)
+            expected, actual = _dig(want.inputs, path), _dig(have.inputs, path)
+            if path in OWN_KEYS_ONLY and isinstance(actual, Mapping):
+                actual = {key: actual[key] for key in actual if key in (expected or {})}
             if expected is not None:
-                out.expect(obj, path, expected, _dig(have.inputs, path), f"restore it: {up}")
+                out.expect(obj, path, expected, actual, f"restore it: {up}")
     for key in sorted(state.keys() - planned.keys()):
         if key[0].startswith("pulumi:") or not _belongs(key[1], env.name):
             continue  # the stack itself, providers, and other environments of the stage
