@@ -86,13 +86,15 @@ def k8s_metadata(
 def identity_env(env: ResolvedStage, image: str) -> dict[str, str]:
     """What the workload is, for its logs: name, version, fingerprint, stage, image and digest.
 
-    The digest is empty when no push is recorded for this fingerprint (deployed by tag).
+    The digest is absent when no push is recorded for this fingerprint (deployed by tag):
+    Kubernetes and Pulumi drop an empty value, so an empty one would read back as drift.
     """
-    return {
+    identity = {
         "ENVPARITY_NAME": env.name,
         "ENVPARITY_VERSION": env.version,
         "ENVPARITY_FINGERPRINT": env.fingerprint,
         "ENVPARITY_STAGE": env.stage,
         "ENVPARITY_IMAGE": image,
-        "ENVPARITY_IMAGE_DIGEST": image.partition("@")[2],
     }
+    digest = image.partition("@")[2]
+    return {**identity, "ENVPARITY_IMAGE_DIGEST": digest} if digest else identity

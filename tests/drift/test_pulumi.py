@@ -160,7 +160,7 @@ def test_a_real_export_is_in_sync(cli, tmp_path):
         result = drift_real_export(cli, None, tmp_path, spec)
         assert result.code == 0, result.stdout
     checks = {(c["object"], c["field"]) for c in result.json()["results"][0]["checks"]}
-    assert ("kubernetes:apps/v1:Deployment train-deployment", "spec.replicas") in checks
+    assert ("kubernetes:batch/v1:Job train-job", "spec.parallelism") in checks  # a batch command
 
 
 def test_a_real_export_with_one_drifted_field(cli, tmp_path):
