@@ -160,9 +160,9 @@ def test_a_batch_command_is_checked_as_its_job(fake, tmp_path, write_spec, resol
         },
         "spec": {"parallelism": env.replicas, "template": {"spec": pod}},
     }
-    with api(fake) as c:
+    with api() as c:
         client.BatchV1Api(c).create_namespaced_job(env.name, job)
-    add_node(fake, env, "gpu-1")
+    add_node(env, "gpu-1")
     run = drift_json(cli, path, stacks)
     assert run.code == 0, run.stdout
     checks = {(c["object"], c["field"]) for c in run.json()["results"][0]["checks"]}
