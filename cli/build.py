@@ -92,10 +92,11 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
     files = render_env(spec)
     client = engine.connect()
     err = console(stderr=True)
+    layers = engine.dependency_layers(files, env.stage)
     if twice:
-        built = _build_twice(client, env, files, err, wheelhouse, base_image, tags)
+        built = _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers)
     else:
-        with _progress(err, env.image_ref) as on_progress:
+        with _progress(err, env.image_ref, layers) as progress:
             built = engine.build(
                 client,
                 env,
@@ -103,8 +104,10 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
                 wheelhouse=wheelhouse,
                 base_image=base_image,
                 tags=tags,
-                on_progress=on_progress,
+                on_progress=progress.on_progress,
             )
+            progress.done(built)
+    err.print(layer_summary(built.layers), markup=False, soft_wrap=True)
     differences = engine.verify(client, env, files, built.image_id)
     if differences:
         _show_differences(err, env.image_ref, differences)
@@ -154,16 +157,16 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
         err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
 
 
-def _build_twice(client, env, files, err, wheelhouse, base_image, tags):
+def _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers):
     """`--verify-reproducible`: two cache-less builds compared; exit 1 when they differ."""
     from envparity.reproducible import build_twice
 
-    with _progress(err, f"{env.image_ref} (twice, no cache)") as on_progress:
+    with _progress(err, f"{env.image_ref} (twice, no cache)", layers) as progress:
         twice = build_twice(
             client,
             env,
             files,
-            on_progress,
+            progress.on_progress,
             wheelhouse=wheelhouse,
             base_image=base_image,
             tags=tags,
@@ -202,11 +205,25 @@ def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
 NOISE = re.compile(r"---> [0-9a-f]{12}$|Removing intermediate container ")
 
 
-class _progress:
-    """A rich progress bar over the build's steps on a terminal; plain step lines otherwise."""
+def layer_summary(layers) -> str:
+    """One line: which dependency layers the engine's cache gave, and which were installed."""
+    if not layers:
+        return "dependency layers: none"
+    reused = [layer.id for layer in layers if layer.reused]
+    built = [f"{layer.id} ({layer.seconds:.1f} s)" for layer in layers if not layer.reused]
+    parts = [f"reused {', '.join(reused)}" if reused else "none reused"]
+    if built:
+        parts.append(f"installed {', '.join(built)}")
+    return f"dependency layers: {'; '.join(parts)}"
 
-    def __init__(self, err, ref: str) -> None:
+
+class _progress:
+    """A rich progress bar over the build's steps and one row per dependency layer on a
+    terminal; plain step lines (and a line per finished layer) otherwise."""
+
+    def __init__(self, err, ref: str, layers: list[str]) -> None:
         self.err, self.ref, self.bar, self.task, self.last_step = err, ref, None, None, -1
+        self.layers, self.layer_tasks, self.current, self.reused = layers, {}, None, False
 
     def __enter__(self):
         if self.err.is_terminal:
@@ -229,9 +246,32 @@ class _progress:
             )
             self.bar.start()
             self.task = self.bar.add_task(f"building {self.ref}", total=None, line="")
-        return self.on_progress
+            for layer in self.layers:
+                self.layer_tasks[layer] = self.bar.add_task(
+                    f"  layer {layer}", total=1, line="waiting", start=False
+                )
+        return self
+
+    def done(self, built) -> None:
+        """After the build: an image reused whole streamed no steps, so say so here."""
+        if not built.reused_image:
+            return
+        for task in self.layer_tasks.values():
+            self.bar.update(task, completed=1, line="reused (cache)")
+        self.err.print(
+            f"reused {built.image_id[:19]}: built before from the same spec, locks and base",
+            markup=False,
+            soft_wrap=True,
+        )
 
     def on_progress(self, event) -> None:
+        if event.layer != self.current:
+            self._layer_ended()
+            self.current = event.layer
+            if self.current in self.layer_tasks:
+                self.bar.start_task(self.layer_tasks[self.current])
+                self.bar.update(self.layer_tasks[self.current], line="installing")
+        self.reused = event.reused
         if self.bar is not None:
             self.bar.update(
                 self.task,
@@ -247,7 +287,18 @@ class _progress:
             )
         self.last_step = event.step
 
+    def _layer_ended(self) -> None:
+        if self.current is None:
+            return
+        state = "reused (cache)" if self.reused else "installed"
+        if self.current in self.layer_tasks:
+            self.bar.update(self.layer_tasks[self.current], completed=1, line=state)
+        elif self.bar is None:
+            self.err.print(f"layer {self.current}: {state}", markup=False, soft_wrap=True)
+
     def __exit__(self, kind, *_) -> None:
+        if kind is None:
+            self._layer_ended()
         if self.bar is not None:
             if kind is None:
                 self.bar.update(self.task, completed=self.bar.tasks[0].total or 0)

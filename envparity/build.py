@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import tarfile
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +33,9 @@ from envparity.model import ResolvedStage
 from envparity.names import image_labels
 
 WHEELHOUSE = "wheelhouse"  # the build-context folder the Dockerfile copies wheels from
+LOCK = "requirements.lock"  # the shared lock in the build context; its layers are slices of it
+# On every image envparity builds: the digest of its inputs (`input_digest`).
+INPUTS_LABEL = "io.envparity.build-inputs"
 # What a virtualenv brings itself (ensurepip): checked only when the lock pins them.
 VENV_TOOLS = frozenset({"pip", "setuptools", "wheel"})
 VENV = "/opt/venv"
@@ -41,6 +46,8 @@ BUILD_TIMEOUT = (
 PING_TIMEOUT = 10
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# The pip step of a dependency layer (or of a stage's extra packages) names its lock slice.
+LAYER_STEP = re.compile(r"pip install .* -r /tmp/envparity/requirements\.([a-z0-9-]+)\.lock")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The classic builder repeats the whole RUN line in its error; the step line already shows it.
 COMMAND_FAILED = re.compile(r"^The command .* returned a non-zero code: (\d+)$")
@@ -84,11 +91,26 @@ class Difference:
 
 @dataclass(frozen=True)
 class Progress:
-    """One build event: `step` of `total` (0 before the first step), and a line of output."""
+    """One build event: `step` of `total` (0 before the first step), and a line of output.
+
+    `layer` names the dependency layer the step installs (`1-heavy`, ..., or a stage's
+    extras), None for other steps; `reused` says whether the engine took it from its cache.
+    """
 
     step: int
     total: int
     line: str
+    layer: str | None = None
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """A dependency layer of the build: reused from the cache, or installed in `seconds`."""
+
+    id: str
+    reused: bool
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,8 @@ class Built:
     image_id: str
     tags: tuple[str, ...]
     labels: Mapping[str, str]
+    layers: tuple[LayerResult, ...] = ()
+    reused_image: bool = False  # an image built before from the same inputs (INPUTS_LABEL)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -159,23 +183,47 @@ def parse_lock(text: str) -> list[Pin]:
     return pins
 
 
-def all_pins(files: Mapping[str, bytes]) -> list[Pin]:
-    """The pins of every lock in the build context (the shared one and each stage's)."""
-    return [
-        pin
+def install_locks(files: Mapping[str, bytes]) -> dict[str, list[Pin]]:
+    """The locks the Dockerfile installs, by id: each dependency layer's slice of the shared
+    lock (`requirements.1-heavy.lock` -> `1-heavy`) and each stage's own lock (`testing`).
+    Their wheels go in wheelhouse/<id>/ of the build context."""
+    return {
+        name.removeprefix("requirements.").removesuffix(".lock"): parse_lock(text.decode())
         for name, text in sorted(files.items())
-        if name.startswith("requirements.") and name.endswith(".lock")
-        for pin in parse_lock(text.decode())
-    ]
+        if name.startswith("requirements.") and name.endswith(".lock") and name != LOCK
+    }
+
+
+def dependency_layers(files: Mapping[str, bytes], stage: str) -> list[str]:
+    """The ids of the dependency layers `stage`'s image installs, in build order."""
+    ids = sorted(i for i in install_locks(files) if i[:1].isdigit())
+    return ids + ([stage] if f"requirements.{stage}.lock" in files else [])
 
 
 def stage_pins(files: Mapping[str, bytes], stage: str) -> list[Pin]:
-    """What the image of `stage` must hold: the shared lock, plus the stage's own if it has one."""
-    pins = parse_lock(files["requirements.lock"].decode())
+    """What the image of `stage` must hold: the whole shared lock (not its layer slices, so a
+    package no layer installed is still expected), plus the stage's own lock if it has one."""
+    pins = parse_lock(files[LOCK].decode())
     own = files.get(f"requirements.{stage}.lock")
     if own is not None:
         pins += parse_lock(own.decode())
     return pins
+
+
+def context_wheels(directory: Path, files: Mapping[str, bytes]) -> dict[str, Path]:
+    """The wheels of every installed lock, as `<id>/<file name>` -> path in `directory`.
+
+    Each dependency layer copies only its own folder, so a changed wheel of one layer never
+    invalidates the cache of another. Wheels of every stage's lock, whatever the target: one
+    context for all stages keeps the shared layers identical.
+    """
+    locks = install_locks(files)
+    by_hash = _hashed_files(directory, {pin.name for pins in locks.values() for pin in pins})
+    return {
+        f"{lock_id}/{name}": path
+        for lock_id, pins in locks.items()
+        for name, path in _choose(directory, by_hash, pins).items()
+    }
 
 
 def wheelhouse_files(directory: Path, pins: Iterable[Pin]) -> dict[str, Path]:
@@ -184,6 +232,13 @@ def wheelhouse_files(directory: Path, pins: Iterable[Pin]) -> dict[str, Path]:
     Every pin needs one: a missing or altered wheel fails here, before the build, with the
     package named. Files the lock does not name stay out of the build context.
     """
+    pins = list(pins)
+    return _choose(directory, _hashed_files(directory, {pin.name for pin in pins}), pins)
+
+
+def _hashed_files(directory: Path, names: set[str]) -> dict[str, Path]:
+    """sha256 -> path of the files of `directory` that may belong to one of `names`: a wheel
+    or sdist of another project is never read (whose name cannot be parsed, is)."""
     if not directory.is_dir():
         raise BuildError(
             f"wheelhouse {directory} is not a directory",
@@ -191,8 +246,32 @@ def wheelhouse_files(directory: Path, pins: Iterable[Pin]) -> dict[str, Path]:
         )
     by_hash: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
-        if path.is_file() and path.name.endswith((".whl", ".tar.gz", ".zip")):
+        if (
+            path.is_file()
+            and path.name.endswith((".whl", ".tar.gz", ".zip"))
+            and _project_of(path.name) in {*names, None}
+        ):
             by_hash[_sha256(path)] = path
+    return by_hash
+
+
+def _project_of(filename: str) -> str | None:
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[0]
+        return parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+
+
+def _choose(directory: Path, by_hash: Mapping[str, Path], pins: Iterable[Pin]) -> dict[str, Path]:
     chosen: dict[str, Path] = {}
     for pin in pins:
         found = [by_hash[h] for h in sorted(pin.hashes) if h in by_hash]
@@ -229,8 +308,10 @@ def build_context(files: Mapping[str, bytes], wheels: Mapping[str, Path]) -> IO[
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, content in sorted(files.items()):
             tar.addfile(_entry(name, len(content)), io.BytesIO(content))
-        if wheels:
-            directory = _entry(WHEELHOUSE, 0)
+        # The wheelhouse folder and one per lock (`wheelhouse/1-heavy`), each listed once.
+        folders = {f"{WHEELHOUSE}/{n}".rpartition("/")[0] for n in wheels}
+        for folder in sorted(folders | ({WHEELHOUSE} if wheels else set())):
+            directory = _entry(folder, 0)
             directory.type, directory.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(directory)
         for name, path in sorted(wheels.items()):
@@ -267,17 +348,21 @@ def build(
     """
     from docker.errors import APIError
 
-    # Wheels of every lock, whatever the target: one context for all stages keeps the shared
-    # layers identical, so production's layers stay a prefix of testing's.
-    wheels = wheelhouse_files(wheelhouse, all_pins(files)) if wheelhouse else {}
     base = base_image or base_ref(files)
     if base:
         ensure_image(client, base)
     buildargs = {"ENVPARITY_OFFLINE": "1" if wheelhouse else "0"}
     if base_image:
         buildargs["BASE_IMAGE"] = base_image
+    inputs = input_digest(files, env.stage, buildargs, client.images.get(base).id if base else "")
+    if not no_cache:
+        earlier = built_before(client, inputs, files, env.stage)
+        if earlier is not None:
+            return _tagged(client, earlier.image_id, [env.image_ref, *tags], earlier.layers, True)
+    wheels = context_wheels(wheelhouse, files) if wheelhouse else {}
     # The output of the step running now, to show with its error if it fails.
     step, total, step_text, tail = 0, 0, "", deque(maxlen=TAIL_LINES)
+    layers = _LayerClock()
     image_id = None
     with build_context(files, wheels) as context:
         try:
@@ -292,6 +377,7 @@ def build(
                 decode=True,
                 nocache=no_cache,
                 network_mode="none" if wheelhouse else None,
+                labels={INPUTS_LABEL: inputs},
             )
             for event in stream:
                 if "error" in event:
@@ -311,11 +397,14 @@ def build(
                     match = STEP.match(line)
                     if match:
                         step, total, step_text = int(match[1]), int(match[2]), match[3]
+                        layers.step(step_text)
                         tail.clear()
-                    elif not BOOKKEEPING.match(line.lstrip()):
-                        tail.append(line)
+                    else:
+                        layers.line(line)
+                        if not BOOKKEEPING.match(line.lstrip()):
+                            tail.append(line)
                     if on_progress:
-                        on_progress(Progress(step, total, line))
+                        on_progress(Progress(step, total, line, layers.current, layers.reused))
         except APIError as exc:
             raise BuildError(
                 f"the Docker engine refused the build of {env.image_ref}: {_reason(exc)}",
@@ -325,12 +414,86 @@ def build(
         raise BuildError(
             f"the engine reported no image for {env.image_ref}", "check the engine's log", tail
         )
+    return _tagged(client, image_id, tags, layers.done(), False)
+
+
+def input_digest(
+    files: Mapping[str, bytes], target: str, buildargs: Mapping[str, str], base_id: str
+) -> str:
+    """sha256 of everything an image's content follows from: the build context's files (the
+    Dockerfile, and locks that pin every wheel by hash), the target, the build args and the
+    base image's id. The wheels themselves need no hashing: the locks name their hashes."""
+    data = {
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+        "target": target,
+        "buildargs": dict(buildargs),
+        "base": base_id,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def built_before(client, inputs: str, files: Mapping[str, bytes], stage: str) -> Built | None:
+    """The image an earlier build made from exactly these inputs, if the engine still has it.
+
+    Reusing it skips sending the context (the wheels) to the engine only to hear that every
+    step is cached; every dependency layer counts as reused.
+    """
+    # all=True: an image as built becomes an untagged parent once a provenance layer is added
+    # on top, and those layers inherit the label: the image as built has the fewest layers.
+    found = client.images.list(all=True, filters={"label": f"{INPUTS_LABEL}={inputs}"})
+    if not found:
+        return None
+    image = min(found, key=lambda i: (len(i.attrs["RootFS"]["Layers"]), i.id))
+    reused = tuple(LayerResult(i, True, 0.0) for i in dependency_layers(files, stage))
+    return Built(image.id, (), {}, reused, reused_image=True)
+
+
+def _tagged(
+    client, image_id: str, tags: Iterable[str], layers: tuple[LayerResult, ...], reused: bool
+) -> Built:
     image = client.images.get(image_id)
     for tag in tags:
         repository, _, name = _split_tag(tag)
         image.tag(repository, name)
     image.reload()
-    return Built(image.id, tuple(sorted(image.tags)), dict(image.labels or {}))
+    return Built(image.id, tuple(sorted(image.tags)), dict(image.labels or {}), layers, reused)
+
+
+class _LayerClock:
+    """Which dependency layer the build stream is in, whether the cache gave it, how long it took.
+
+    The classic builder prints `Step n/N : RUN ...` and then ` ---> Using cache` when it
+    reuses the step; the pip step of a layer names its lock slice (LAYER_STEP).
+    """
+
+    def __init__(self) -> None:
+        self.results: list[LayerResult] = []
+        self.current: str | None = None
+        self.reused = False
+        self.started = 0.0
+
+    def step(self, text: str) -> None:
+        self._finish()
+        match = LAYER_STEP.search(text)
+        self.current, self.reused, self.started = (
+            (match[1] if match else None),
+            False,
+            time.monotonic(),
+        )
+
+    def line(self, line: str) -> None:
+        if self.current and line.strip() == "---> Using cache":
+            self.reused = True
+
+    def done(self) -> tuple[LayerResult, ...]:
+        self._finish()
+        return tuple(self.results)
+
+    def _finish(self) -> None:
+        if self.current:
+            seconds = 0.0 if self.reused else time.monotonic() - self.started
+            self.results.append(LayerResult(self.current, self.reused, seconds))
+        self.current = None
 
 
 def quarantine(client, built: Built, name: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+# Console scripts (envparity, hadolint) of the environment running the tests, wherever it is.
+SCRIPTS = Path(sysconfig.get_path("scripts"))
 
 
 def assert_golden(path: Path, actual: str) -> None:
@@ -24,6 +27,14 @@ def assert_golden(path: Path, actual: str) -> None:
     assert actual == path.read_text(encoding="utf-8"), (
         f"{path.relative_to(ROOT)} differs (UPDATE_GOLDEN=1 to accept)"
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if UPDATE_GOLDEN and os.environ.get("CI"):
+        raise pytest.UsageError(
+            "UPDATE_GOLDEN=1 rewrites golden files; it is refused when CI is set "
+            "(regenerate them locally and commit the diff)"
+        )
 
 
 @pytest.fixture

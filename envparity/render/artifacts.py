@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envparity.model import Spec
-from envparity.render import lockfile
+from envparity.render import layers, lockfile
 from envparity.render.devcontainer import render_devcontainer
 from envparity.render.dockerfile import render_dockerfile
 from envparity.render.dockerignore import render_dockerignore
@@ -56,13 +56,16 @@ def render(
                 f"run `envparity lock {spec.source}`",
             )
     stage_locks = {lock.key: lock.context_name for lock in needed[1:]}
+    shared = layers.split(locks[lockfile.BASE]) if lockfile.BASE in locks else None
     files: dict[str, str] = {
-        "Dockerfile": render_dockerfile(spec, stage_locks),
+        "Dockerfile": render_dockerfile(spec, stage_locks, shared),
         ".dockerignore": render_dockerignore(),
     }
     for lock in needed:
         if lock.key in locks:
             files[lock.context_name] = locks[lock.key]
+    for layer in shared or ():
+        files[layer.context_name] = layer.lock
     if "local" in spec.stages:
         files["devcontainer.json"] = render_devcontainer(resolve(spec, "local"))
     return Rendered(

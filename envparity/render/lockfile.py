@@ -10,6 +10,11 @@ Freshness: each lock's header carries `envparity-lock-inputs: <sha256>`, a diges
 exactly what the resolution depends on (Python version, platform, pins, indexes, and
 for a stage lock its extra packages). A lock whose digest differs from the spec's is
 stale. Changes that do not affect resolution (env, OS packages, version) keep it fresh.
+
+Sizes: each package of the shared lock carries `# envparity-wheel-bytes: <n>`, the size of
+the largest file the index (or --find-links folder) offers for the pinned version, as uv's
+pylock.toml output reports it. The Dockerfile's dependency layers are grouped by it
+(`envparity.render.layers`).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from packaging.requirements import InvalidRequirement
 
@@ -34,6 +41,7 @@ PLATFORM = "x86_64-manylinux_2_28"
 INPUTS_KEY = "# envparity-lock-inputs: "
 INDEX_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!%+=,-]+")
 BASE = ""  # the key of the shared lock in the maps below; stage locks use the stage name
+SIZE_KEY = "    # envparity-wheel-bytes: "
 
 
 class LockError(RenderError):
@@ -108,15 +116,17 @@ def compile_locks(
         # The file's --index-url replaces the default index, as it does for pip.
         indexes.insert(0, "--index-url " + _checked_index(from_file.index_url))
     packages = [_checked_requirement(r) for r in sw.python_packages]
-    locks = {BASE: _compile(uv, packages, [], sw.python, indexes, find_links, no_index)}
+    sizes: dict[str, int] = {}
+    body = _compile(uv, packages, [], sw.python, indexes, find_links, no_index, sizes)
     if from_file is not None and from_file.hashes:
-        locks[BASE] = _only_allowed_hashes(locks[BASE], dict(from_file.hashes))
-    shared = _blocks(locks[BASE])
+        body = _only_allowed_hashes(body, dict(from_file.hashes))
+    locks = {BASE: _with_sizes(body, sizes)}
+    shared = blocks(locks[BASE])
     constraints = [block.splitlines()[0].rstrip(" \\") for block in shared.values()]
     for lock in lock_files(spec)[1:]:
         extra = [_checked_requirement(r) for r in spec.stages[lock.key].extra_python_packages]
         body = _compile(uv, packages + extra, constraints, sw.python, indexes, find_links, no_index)
-        added = {name: block for name, block in _blocks(body).items() if name not in shared}
+        added = {name: block for name, block in blocks(body).items() if name not in shared}
         locks[lock.key] = "".join(added.values())
     return {key: _header(spec, key, indexes) + body for key, body in locks.items()}
 
@@ -154,7 +164,9 @@ def _compile(
     indexes: list[str],
     find_links: Path | None,
     no_index: bool,
+    sizes: dict[str, int] | None = None,
 ) -> str:
+    """uv's hashed requirements text; with `sizes`, also fill it with each package's file size."""
     with tempfile.TemporaryDirectory(prefix="envparity-lock-") as tmp:
         # Relative names in a temp cwd keep uv's "# via -r requirements.in" free of paths.
         Path(tmp, "requirements.in").write_text(
@@ -191,16 +203,66 @@ def _compile(
                     args += ["--extra-index-url", url]
         if find_links is not None:
             args += ["--find-links", str(Path(find_links).resolve())]
-        done = subprocess.run(args, cwd=tmp, capture_output=True, text=True, check=False)
+        done = _run_uv(args, tmp)
+        if sizes is not None:
+            # The same resolution as PEP 751 pylock.toml, which carries each file's size.
+            _run_uv([*args, "--output-file", "pylock.toml"], tmp)
+            sizes.update(_pylock_sizes(Path(tmp, "pylock.toml")))
+    # uv names the constraints file in annotations; it is ours, not the user's.
+    return done.stdout.replace("    #   -c constraints.txt\n", "").replace(
+        "    # via -c constraints.txt\n", ""
+    )
+
+
+def _run_uv(args: list[str], cwd: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise LockError(
             f"uv could not lock the pins: {_one_line(done.stderr)}",
             "check the pins and package_indexes of the spec (is every version published?)",
         )
-    # uv names the constraints file in annotations; it is ours, not the user's.
-    return done.stdout.replace("    #   -c constraints.txt\n", "").replace(
-        "    # via -c constraints.txt\n", ""
+    return done
+
+
+def _pylock_sizes(path: Path) -> dict[str, int]:
+    """Normalised name -> bytes of the largest file of each package in a pylock.toml.
+
+    An index gives `size`; a --find-links file (file:// URL) is measured on disk.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the `lock` extra brings it; render never needs it
+        import tomli as tomllib
+
+    out = {}
+    for package in tomllib.loads(path.read_text(encoding="utf-8")).get("packages", []):
+        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+        out[name_of(package["name"])] = max((_file_size(f) for f in files), default=0)
+    return out
+
+
+def _file_size(entry: dict) -> int:
+    if "size" in entry:
+        return int(entry["size"])
+    url = urlparse(entry.get("url", ""))
+    if url.scheme == "file":
+        return Path(unquote(url.path)).stat().st_size
+    return 0
+
+
+def _with_sizes(lock_body: str, sizes: dict[str, int]) -> str:
+    """`lock_body` with each package's size as the last line of its block."""
+    return "".join(
+        block + f"{SIZE_KEY}{sizes.get(name, 0)}\n" for name, block in blocks(lock_body).items()
     )
+
+
+def wheel_bytes(block: str) -> int:
+    """The size recorded in one package's lock block (0 in a lock made before sizes were)."""
+    for line in block.splitlines():
+        if line.startswith(SIZE_KEY):
+            return int(line[len(SIZE_KEY) :])
+    return 0
 
 
 def _only_allowed_hashes(body: str, allowed: dict[str, tuple[str, ...]]) -> str:
@@ -210,7 +272,7 @@ def _only_allowed_hashes(body: str, allowed: dict[str, tuple[str, ...]]) -> str:
     """
     by_name = {name_of(pin): set(hashes) for pin, hashes in allowed.items()}
     out = []
-    for name, block in _blocks(body).items():
+    for name, block in blocks(body).items():
         if name not in by_name:
             out.append(block)
             continue
@@ -230,17 +292,17 @@ def _only_allowed_hashes(body: str, allowed: dict[str, tuple[str, ...]]) -> str:
     return "".join(out)
 
 
-def _blocks(lock_body: str) -> dict[str, str]:
+def blocks(lock_body: str) -> dict[str, str]:
     """A uv lock body split into one text block per package, keyed by its normalised name."""
-    blocks: dict[str, str] = {}
+    out: dict[str, str] = {}
     current = None
     for line in lock_body.splitlines(keepends=True):
-        if line.strip() and not line[0].isspace() and not line.startswith("#"):
+        if line.strip() and not line[0].isspace() and not line.startswith(("#", "-")):
             current = name_of(line.split(" ")[0].split(";")[0].strip())
-            blocks[current] = ""
+            out[current] = ""
         if current is not None:
-            blocks[current] += line
-    return blocks
+            out[current] += line
+    return out
 
 
 def _checked_index(url: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from envparity.build import context_wheels
 from envparity.render.artifacts import render_env
 from envparity.render.dockerfile import UV_IMAGE
 from envparity.render.lockfile import compile_locks, write_locks
@@ -47,10 +48,14 @@ def _build(docker_client, tmp_path: Path, wheelhouse: Path, uv_tag: str, python:
     write_locks(spec, compile_locks(spec, find_links=wheelhouse, no_index=True))
     context = tmp_path / "context"
     context.mkdir()
-    for relative, content in render_env(spec).items():
+    files = render_env(spec)
+    for relative, content in files.items():
         (context / relative).write_bytes(content)
     shutil.copy(spec_path.with_suffix(".lock"), context / "requirements.lock")
-    shutil.copytree(wheelhouse, context / "wheelhouse")
+    # Each dependency layer copies its own wheels, from wheelhouse/<layer>/ (docs/render.md).
+    for relative, wheel in context_wheels(wheelhouse, files).items():
+        (context / "wheelhouse" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(wheel, context / "wheelhouse" / relative)
     dockerfile = (context / "Dockerfile").read_text(encoding="utf-8")
     assert f"FROM {UV_IMAGE} AS uv" in dockerfile
     (context / "Dockerfile").write_text(dockerfile.replace(UV_IMAGE, uv_tag), encoding="utf-8")

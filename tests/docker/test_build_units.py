@@ -16,9 +16,12 @@ from envparity.build import (
     Pin,
     _push_error,
     _split_tag,
-    all_pins,
     build_context,
     compare,
+    context_wheels,
+    dependency_layers,
+    input_digest,
+    install_locks,
     parse_lock,
     stage_pins,
     wheelhouse_files,
@@ -58,7 +61,35 @@ def test_stage_pins_add_the_stage_lock_only_for_that_stage():
     }
     assert [p.name for p in stage_pins(files, "production")] == ["six", "zope-interface"]
     assert [p.name for p in stage_pins(files, "testing")] == ["six", "zope-interface", "idna"]
-    assert [p.name for p in all_pins(files)] == ["six", "zope-interface", "idna"]
+    # The Dockerfile installs the stage lock, never the whole shared one (only its slices).
+    assert list(install_locks(files)) == ["testing"]
+
+
+def test_each_installed_lock_gets_its_own_wheel_folder(tmp_path: Path):
+    wheels = {"six-1.16.0.whl": b"six", "numpy-2.1.3.whl": b"numpy", "idna-3.10.whl": b"idna"}
+    for name, content in wheels.items():
+        (tmp_path / name).write_bytes(content)
+
+    def lock(*names: str) -> bytes:
+        return b"".join(
+            f"{n.split('-')[0]}=={n.split('-')[1].removesuffix('.whl')} \\\n"
+            f"    --hash=sha256:{hashlib.sha256(wheels[n]).hexdigest()}\n".encode()
+            for n in names
+        )
+
+    files = {
+        "requirements.lock": lock("numpy-2.1.3.whl", "six-1.16.0.whl"),
+        "requirements.1-heavy.lock": lock("numpy-2.1.3.whl"),
+        "requirements.2-light.lock": lock("six-1.16.0.whl"),
+        "requirements.testing.lock": lock("idna-3.10.whl"),
+    }
+    assert context_wheels(tmp_path, files) == {
+        "1-heavy/numpy-2.1.3.whl": tmp_path / "numpy-2.1.3.whl",
+        "2-light/six-1.16.0.whl": tmp_path / "six-1.16.0.whl",
+        "testing/idna-3.10.whl": tmp_path / "idna-3.10.whl",
+    }
+    assert dependency_layers(files, "production") == ["1-heavy", "2-light"]
+    assert dependency_layers(files, "testing") == ["1-heavy", "2-light", "testing"]
 
 
 def test_compare_lists_every_difference_and_ignores_unlocked_venv_tools():
@@ -210,3 +241,16 @@ def test_push_without_stack_configs_fails_before_building(tmp_path: Path):
         "not be recorded (hint: "
     )
     assert done.stderr.count("\n") == 1
+
+
+def test_input_digest_follows_files_target_build_args_and_base_id():
+    files = {"Dockerfile": b"FROM x\n", "requirements.1-heavy.lock": b"six==1 \\\n"}
+    args = {"ENVPARITY_OFFLINE": "1"}
+    same = input_digest(files, "production", args, "sha256:base")
+    assert input_digest(dict(reversed(files.items())), "production", args, "sha256:base") == same
+    assert {
+        input_digest({**files, "Dockerfile": b"FROM y\n"}, "production", args, "sha256:base"),
+        input_digest(files, "testing", args, "sha256:base"),
+        input_digest(files, "production", {"ENVPARITY_OFFLINE": "0"}, "sha256:base"),
+        input_digest(files, "production", args, "sha256:moved"),
+    }.isdisjoint({same})

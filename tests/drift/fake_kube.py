@@ -3,7 +3,8 @@
 It stores objects created through the real `kubernetes` client (POST), lists them with
 label selectors and `limit`/`continue` paging as the real API server does, answers
 errors as `Status` objects, and can be told to fail the next requests (429, 500, 403,
-or a hang) to test bounded retries and timeouts.
+a hang, or a 200 whose body is not JSON) or to send list bodies slowly, to test bounded
+retries and timeouts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
+NOT_JSON = "not-json"
 LISTS = {  # path -> (store key, List kind, apiVersion)
     "/api/v1/nodes": ("nodes", "NodeList", "v1"),
     "/apis/apps/v1/deployments": ("deployments", "DeploymentList", "apps/v1"),
@@ -51,7 +53,9 @@ class FakeKube:
     def __init__(self) -> None:
         self.store: dict[str, list[dict]] = {k: [] for k, _, _ in LISTS.values()}
         self.requests: list[tuple[str, str, dict]] = []
-        self.faults: list[int | float] = []  # status codes, seconds to hang, 0 for "answer"
+        # status codes, seconds to hang, 0 for "answer", NOT_JSON for a body that is not JSON
+        self.faults: list[int | float | str] = []
+        self.trickle: tuple[int, float] | None = None  # send list bodies in N parts, pausing
         self.forbidden: set[str] = set()  # paths answered 403, as RBAC does
         self.version = 100
         self.lock = threading.Lock()
@@ -98,15 +102,22 @@ class FakeKube:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def _send(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
+            def _send(
+                self, code: int, body: dict | bytes, parts: int = 1, pause: float = 0
+            ) -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 # The client may have given up first (the timeout tests want exactly that).
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)
+                    size = -(-len(data) // parts)
+                    for start in range(0, len(data), size):
+                        if start:
+                            time.sleep(pause)
+                        self.wfile.write(data[start : start + size])
+                        self.wfile.flush()
 
             def _status(self, code: int, reason: str, message: str) -> None:
                 self._send(
@@ -130,6 +141,9 @@ class FakeKube:
                 if isinstance(fault, float):
                     time.sleep(fault)
                     return False
+                if fault == NOT_JSON:  # e.g. a proxy's HTML error page with status 200
+                    self._send(200, b"<html><body>502 Bad Gateway</body></html>")
+                    return True
                 reasons = {429: "TooManyRequests", 500: "InternalError", 403: "Forbidden"}
                 self._status(fault, reasons.get(fault, "Unknown"), f"injected {fault}")
                 return True
@@ -183,9 +197,8 @@ class FakeKube:
                         json.dumps({"start": start + limit, "rv": version}).encode()
                     ).decode()
                     meta["remainingItemCount"] = len(items) - start - limit
-                self._send(
-                    200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}
-                )
+                body = {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}
+                self._send(200, body, *(fake.trickle or (1, 0)))
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)

@@ -182,10 +182,24 @@ def test_listing_is_paged_and_finds_every_group(aws, setup):
     for index in range(5):
         add_group(eks, env, f"demo-production-{index}")
     push(ecr, env)
-    observation = aws_collector.collect(env, "production/demo", page_size=2)
+    requested = []  # moto honours maxResults: five groups at two a page are three list calls
+
+    class Counting(boto3.session.Session):
+        def client(self, *args, **kwargs):
+            client = super().client(*args, **kwargs)
+            client.meta.events.register(
+                "provide-client-params.eks.ListNodegroups",
+                lambda params, **_: requested.append(params.get("maxResults")),
+            )
+            return client
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(boto3.session, "Session", Counting)
+        observation = aws_collector.collect(env, "production/demo", page_size=2)
     assert [g.name for g in observation.facts.node_groups] == [
         f"demo-production-{i}" for i in range(5)
     ]
+    assert requested == [2, 2, 2]
     assert observation.unchecked == ()
 
 

@@ -35,12 +35,19 @@ WHEELS = [
 EXTRA_INDEX_WHEELS = [("demo-private", "0.1.0", ["demo-util"])]
 
 
+# Stored (uncompressed) padding, so the wheels differ in size by orders of magnitude as real
+# ones do and the cases show the dependency layers: demo-web ~1 MB (heavy), demo-core ~9 kB
+# (over 10x smaller: medium), demo-util under 1 kB (over 1000x smaller: light).
+PADDING = {"demo-web": 1024 * 1024, "demo-core": 8 * 1024}
+
+
 def build_wheel(directory: Path, name: str, version: str, requires: list[str]) -> Path:
     """A minimal valid py3-none-any wheel with METADATA, WHEEL and RECORD."""
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
     files = {
         f"{module}/__init__.py": f'__version__ = "{version}"\n',
+        **({f"{module}/data.txt": "x" * PADDING[name]} if name in PADDING else {}),
         f"{dist_info}/METADATA": "Metadata-Version: 2.1\n"
         f"Name: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires),
         f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: envparity-tests\n"
@@ -56,7 +63,11 @@ def build_wheel(directory: Path, name: str, version: str, requires: list[str]) -
     target = directory / f"{module}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as whl:
         for path, text in files.items():
-            whl.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = (
+                zipfile.ZIP_STORED if path.endswith("data.txt") else whl.compression
+            )
+            whl.writestr(info, text)
     return target
 
 

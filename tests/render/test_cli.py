@@ -47,12 +47,14 @@ def test_render_then_check_is_clean(tmp_path, wheelhouse):
         ".dockerignore",
         "Dockerfile",
         "devcontainer.json",
+        "requirements.1-heavy.lock",  # the dependency layers' slices of requirements.lock
+        "requirements.2-light.lock",
         "requirements.lock",
         "requirements.testing.lock",
     ]
-    assert "cpu-service: 5 written, 0 unchanged" in first.stdout
+    assert "cpu-service: 7 written, 0 unchanged" in first.stdout
     again = runner.invoke(app, ["render", str(spec), "--out", str(out)])
-    assert "cpu-service: 0 written, 5 unchanged" in again.stdout
+    assert "cpu-service: 0 written, 7 unchanged" in again.stdout
     check = runner.invoke(app, ["render", str(spec), "--out", str(out), "--check"])
     assert check.exit_code == 0 and check.stdout.startswith("ok:")
 
@@ -140,13 +142,13 @@ def test_pre_commit_hooks_run_as_declared(tmp_path, wheelhouse):
 
     import yaml
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, SCRIPTS
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"envparity-validate", "envparity-render-check"}
     (tmp_path / "envspecs").mkdir()
     spec = locked_case("cpu-service", tmp_path / "envspecs", wheelhouse)
-    envparity = str(ROOT / ".venv" / "bin" / "envparity")
+    envparity = str(SCRIPTS / "envparity")
 
     def run(hook_id: str, files: list[str]) -> subprocess.CompletedProcess:
         hook = hooks[hook_id]

@@ -11,11 +11,11 @@ import pytest
 from envparity.render.artifacts import render_env
 from envparity.render.lockfile import compile_locks, write_locks
 from envparity.spec import load_spec
-from tests.conftest import ROOT, UPDATE_GOLDEN, assert_golden
+from tests.conftest import SCRIPTS, UPDATE_GOLDEN, assert_golden
 from tests.render.conftest import CASES, GOLDEN
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "envspec.yaml").exists())
-HADOLINT = ROOT / ".venv" / "bin" / "hadolint"
+HADOLINT = SCRIPTS / "hadolint"
 
 
 def render_case(case: str, tmp_path: Path, wheelhouse: Path) -> dict[str, bytes]:
@@ -73,7 +73,8 @@ def test_key_order_and_comments_do_not_change_the_output(tmp_path, wheelhouse):
 def test_golden_dockerfile_is_hadolint_clean(case):
     dockerfile = GOLDEN / case / "Dockerfile"
     done = subprocess.run(
-        [str(HADOLINT), "--no-color", "--failure-threshold", "warning", str(dockerfile)],
+        # hadolint's default settings: info findings (e.g. DL3059) fail too.
+        [str(HADOLINT), "--no-color", str(dockerfile)],
         capture_output=True,
         text=True,
         check=False,
@@ -86,7 +87,7 @@ def test_hadolint_fails_on_a_bad_dockerfile(tmp_path):
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM debian:12\nRUN apt-get install curl\n")
     done = subprocess.run(
-        [str(HADOLINT), "--failure-threshold", "warning", str(bad)],
+        [str(HADOLINT), str(bad)],
         capture_output=True,
         text=True,
         check=False,

@@ -101,24 +101,43 @@ def test_env_value_is_refused_or_exactly_itself(spec, value):
         assert any(c in value for c in "\x00\n\r\u2028\u2029\u0085")
 
 
+UNWRITABLE = {*map(chr, range(0x20)), "\x7f", "\x85", "\u2028", "\u2029"}
+
+
+def refusal(value: str, where: str) -> str | None:
+    """The message for a value holding a character no Dockerfile quoting can carry, else None."""
+    bad = next((c for c in value if c in UNWRITABLE), None)
+    if bad is None:
+        return None
+    return f"{where}: contains {bad!r}, which cannot be written into a Dockerfile"
+
+
 @pytest.mark.parametrize("value", HOSTILE)
 def test_description_is_refused_or_one_literal_label(spec, value):
+    """Line breaks fold into spaces (a label is one line); what cannot fold is refused."""
     baseline = render_dockerfile(spec, {"testing": "requirements.testing.lock"})
-    text = assert_safe(attempt(replace(spec, description=value)), baseline)
-    if text is not None:
-        assert parsed(text).labels.get("org.opencontainers.image.description", "") == " ".join(
-            value.split()
-        )
+    outcome = attempt(replace(spec, description=value))
+    folded = " ".join(value.split())
+    why = refusal(folded, "org.opencontainers.image.description")
+    if why is not None:
+        assert isinstance(outcome, RenderError) and str(outcome).startswith(why), outcome
+        return
+    text = assert_safe(outcome, baseline)
+    assert parsed(text).labels.get("org.opencontainers.image.description", "") == folded
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_command_item_is_refused_or_one_exec_argument(spec, value):
     baseline = render_dockerfile(spec, {"testing": "requirements.testing.lock"})
     hostile = replace(spec, run=Run(command=("python", value, "-m", "app"), gpus=1))
-    text = assert_safe(attempt(hostile), baseline)
-    if text is not None:
-        [cmd] = [i["value"] for i in parsed(text).structure if i["instruction"] == "CMD"]
-        assert json.loads(cmd) == ["python", value, "-m", "app"]
+    outcome = attempt(hostile)
+    why = refusal(value, "run.command[1]")
+    if why is not None:
+        assert isinstance(outcome, RenderError) and str(outcome).startswith(why), outcome
+        return
+    text = assert_safe(outcome, baseline)
+    [cmd] = [i["value"] for i in parsed(text).structure if i["instruction"] == "CMD"]
+    assert json.loads(cmd) == ["python", value, "-m", "app"]
 
 
 @pytest.mark.parametrize("value", NON_EMPTY)
@@ -146,18 +165,53 @@ def test_devcontainer_env_is_exactly_itself(spec, value):
     assert set(data) == {"name", "build", "remoteUser", "containerEnv"}
 
 
-@pytest.mark.parametrize("value", NON_EMPTY)
-def test_package_index_is_refused_before_it_reaches_the_lock(spec, value, tmp_path, wheelhouse):
-    hostile = with_software(spec, package_indexes=(f"https://example.org/simple{value}",))
-    with pytest.raises(LockError):
+# Values uv itself accepts in a requirements file or index list (checked with envparity's own
+# checks removed: uv locks them, and the index ones add an option line to the lock file).
+UV_ACCEPTS_INDEX = [
+    "\n--index-url http://127.0.0.1:1/simple",
+    " --trusted-host evil.example",
+    "\n-r /dev/null",
+]
+UV_ACCEPTS_REQUIREMENT = [
+    "\n--index-url http://127.0.0.1:1/simple",
+    "\n-r /dev/null",
+    "\n--find-links /tmp",
+    " --hash=sha256:" + "0" * 64,
+]
+
+
+@pytest.mark.parametrize("value", NON_EMPTY + UV_ACCEPTS_INDEX)
+def test_package_index_is_refused_before_it_reaches_the_lock(spec, value, wheelhouse):
+    url = f"https://example.org/simple{value}"
+    hostile = with_software(spec, package_indexes=(url,))
+    with pytest.raises(LockError) as refused:
         compile_locks(hostile, find_links=wheelhouse, no_index=True)
+    assert str(refused.value).startswith(
+        f"package_indexes: {url!r} is not a plain http(s) URL (hint: "
+    )
 
 
-@pytest.mark.parametrize("value", NON_EMPTY)
+@pytest.mark.parametrize("value", NON_EMPTY + UV_ACCEPTS_REQUIREMENT)
 def test_python_package_is_refused_before_it_reaches_the_lock(spec, value, wheelhouse):
-    hostile = with_software(spec, python_packages=(f"demo-core==1.0.0{value}",))
-    with pytest.raises(LockError):
+    pin = f"demo-core==1.0.0{value}"
+    hostile = with_software(spec, python_packages=(pin,))
+    with pytest.raises(LockError) as refused:
         compile_locks(hostile, find_links=wheelhouse, no_index=True)
+    assert str(refused.value).startswith(
+        f"python_packages: {pin!r} is not a plain name==version requirement (hint: "
+    )
+
+
+@pytest.mark.parametrize("value", UV_ACCEPTS_REQUIREMENT)
+def test_extra_python_package_is_refused_before_it_reaches_the_lock(spec, value, wheelhouse):
+    pin = f"demo-testtool==0.5.0{value}"
+    testing = replace(spec.stages["testing"], extra_python_packages=(pin,))
+    hostile = replace(spec, stages={**spec.stages, "testing": testing})
+    with pytest.raises(LockError) as refused:
+        compile_locks(hostile, find_links=wheelhouse, no_index=True)
+    assert str(refused.value).startswith(
+        f"python_packages: {pin!r} is not a plain name==version requirement (hint: "
+    )
 
 
 def test_a_safe_value_still_renders(spec):

@@ -100,8 +100,10 @@ def test_show_human_and_unknown_stage(tmp_path):
 
 def test_schema_is_the_shipped_json_schema():
     result = run("schema")
-    data = json.loads(result.stdout)
-    assert result.exit_code == 0 and data["$schema"].endswith("2020-12/schema")
+    shipped = ROOT / "envparity" / "schema" / "envspec.schema.json"
+    assert result.exit_code == 0
+    assert result.stdout == shipped.read_text(encoding="utf-8")
+    assert json.loads(result.stdout)["$schema"].endswith("2020-12/schema")
 
 
 def test_parity_table_and_json(tmp_path):
