@@ -36,6 +36,7 @@ COMMANDS = [
     ("drift", "drift:drift"),
     ("plan", "plan:plan"),
     ("build", "build:build"),
+    ("run", "run:run"),
     ("provenance", "provenance:provenance"),
     ("promote", "promote:promote"),
     ("rollback", "promote:rollback"),

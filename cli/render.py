@@ -21,6 +21,9 @@ def render(
     """Generate the Dockerfile, lock files, .dockerignore and devcontainer.json of each spec.
 
     Lock files are made by `envparity lock` and kept beside the spec; render copies them.
+    The stack configs (stacks/) and the drift workflow (.github/workflows/) are rendered
+    from the whole environment set (every spec in envspecs/, or the folder
+    `[tool.envparity] specs-dir` names), whichever specs are given.
     Exit 0 when done (or, with --check, when everything is up to date), 1 otherwise.
     """
     from envparity.render.artifacts import render as render_spec
@@ -76,27 +79,64 @@ def _spec_files(paths: list[Path]) -> list[Path]:
 
 STACKS = Path("stacks")
 WORKFLOWS = Path(".github") / "workflows"
+DEVCONTAINERS = Path(".devcontainer")
 
 
-def _project_files(specs, *, check: bool) -> list[Path]:
-    """The project-level files, written (or, with `check`, listed) when stale.
+def _editor_devcontainers(specs) -> dict[str, bytes]:
+    """.devcontainer/<name>/devcontainer.json of each spec of the set with a local stage."""
+    from envparity.render.devcontainer import editor_path, render_editor_devcontainer
+    from envparity.resolve import resolve
 
-    Pulumi stack configs go to ./stacks/ and the scheduled drift workflow to
-    ./.github/workflows/, each only when that folder exists: rendering from elsewhere
+    return {
+        editor_path(spec.name): render_editor_devcontainer(resolve(spec, "local")).encode()
+        for spec in specs
+        if "local" in spec.stages
+    }
+
+
+def _project_files(given, *, check: bool) -> list[Path]:
+    """The project-level files of the environment set, written (or, with `check`, listed)
+    when stale.
+
+    The project root is the working directory. Pulumi stack configs go to ./stacks/, the
+    scheduled drift workflow to ./.github/workflows/ and editors' devcontainers to
+    ./.devcontainer/<name>/, each only when that folder exists: rendering from elsewhere
     must not create project folders as a side effect.
     """
+    from envparity.diagnostics import UserError
     from envparity.render.files import stale_files, write_files
 
-    changed: list[Path] = []
-    if STACKS.is_dir():
-        from envparity.render.stack_config import render_stack_configs
+    if not (STACKS.is_dir() or WORKFLOWS.is_dir() or DEVCONTAINERS.is_dir()):
+        return []
+    root = Path()
+    try:
+        specs = _environment_set(root, given)
+        changed: list[Path] = []
+        if STACKS.is_dir():
+            from envparity.render.stack_config import render_stack_configs
 
-        changed += render_stack_configs(specs, STACKS, check=check)
-    if WORKFLOWS.is_dir():
-        from envparity.render.workflow import PATH, render_workflow
+            changed += render_stack_configs(specs, STACKS, check=check)
+        if WORKFLOWS.is_dir():
+            from envparity.render.workflow import PATH, render_workflow
 
-        files = {PATH: render_workflow(specs)}
-        changed += [
-            Path(p) for p in (stale_files(Path(), files) if check else write_files(Path(), files))
-        ]
+            files = {PATH: render_workflow(specs, root)}
+            written = stale_files(root, files) if check else write_files(root, files)
+            changed += [Path(p) for p in written]
+        if DEVCONTAINERS.is_dir():
+            files = _editor_devcontainers(specs)
+            written = stale_files(root, files) if check else write_files(root, files)
+            changed += [Path(p) for p in written]
+    except UserError as exc:
+        fail(exc.message, exc.hint)
     return changed
+
+
+def _environment_set(root: Path, given):
+    """The specs of the set, reusing those already loaded from the command line."""
+    from envparity.project import environment_set
+
+    loaded = {Path(spec.source).resolve(): spec for spec in given}
+    paths = environment_set(root)
+    missing = [p for p in paths if p.resolve() not in loaded]
+    extra = dict(zip((p.resolve() for p in missing), load_or_exit(missing), strict=True))
+    return [loaded.get(p.resolve()) or extra[p.resolve()] for p in paths]

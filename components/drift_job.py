@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 from envparity.components.cluster import assume_role_policy
+from envparity.components.pod_security import container_security_context, pod_security_context
+from envparity.components.workload import resources
 
 from envparity.model import ResolvedStage
-from envparity.names import aws_tags, k8s_labels, k8s_metadata
+from envparity.names import DRIFT, aws_tags, k8s_labels, k8s_metadata
 
 READ_VERBS = ["get", "list", "watch"]
 # What the Kubernetes collector reads in the environment's namespace, and (cluster-wide) nodes.
@@ -37,6 +39,8 @@ AWS_READ_ACTIONS = sorted(
 )
 SPEC_DIR = "/etc/envparity"
 SERVICE_ACCOUNT = "envparity-drift"
+# One drift run: the CLI and the Kubernetes client, a few hundred objects in memory.
+CPU, MEMORY = "100m", "256Mi"
 
 
 def drift_command(env: ResolvedStage) -> list[str]:
@@ -81,7 +85,9 @@ class DriftJob(pulumi.ComponentResource):
         ns = pulumi.Output.from_input(args.namespace)
 
         def meta(object_name: str, namespaced: bool = True):
-            return ns.apply(lambda n: k8s_metadata(env, object_name, n if namespaced else None))
+            return ns.apply(
+                lambda n: k8s_metadata(env, object_name, n if namespaced else None, DRIFT)
+            )
 
         cluster_wide = f"envparity-drift-{env.name}"  # cluster-scoped names must not collide
         k8s.core.v1.ConfigMap(
@@ -133,7 +139,7 @@ class DriftJob(pulumi.ComponentResource):
             subjects=subject,
             opts=child,
         )
-        pod_labels = k8s_labels(env)
+        pod_labels = k8s_labels(env, DRIFT)  # component=drift: no workload selector matches
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=meta("envparity-drift"),
@@ -150,11 +156,14 @@ class DriftJob(pulumi.ComponentResource):
                             "spec": {
                                 "serviceAccountName": account.metadata.name,
                                 "restartPolicy": "Never",
+                                "securityContext": pod_security_context(),
                                 "containers": [
                                     {
                                         "name": "drift",
                                         "image": args.image,
                                         "command": drift_command(env),
+                                        "resources": resources(CPU, MEMORY),
+                                        "securityContext": container_security_context(),
                                         "volumeMounts": [
                                             {
                                                 "name": "spec",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pulumi
 from envparity.components.cluster import EksCluster, EksClusterArgs
+from envparity.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from envparity.components.drift_job import DriftJob, DriftJobArgs
 from envparity.components.image_repository import ImageRepository, ImageRepositoryArgs
 from envparity.components.node_pool import GpuNodePool, GpuNodePoolArgs
@@ -98,6 +99,7 @@ def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> 
 
     providers: dict[str, pulumi.ProviderResource] = {}
     clusters: dict[tuple[str, str], EksCluster] = {}
+    device_plugins: set[tuple[str, str]] = set()
     for item in environments:
         env = item.env
         if env.region is None:
@@ -135,6 +137,14 @@ def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> 
         )
         image = str(item.recorded) if item.recorded else _by_tag(item, repository.repository_url)
         placement = node_pool_plan(env)
+        if placement is not None and placement.taints and key not in device_plugins:
+            # GPU nodes in this cluster: without the device plugin no pod gets a GPU.
+            device_plugins.add(key)
+            NvidiaDevicePlugin(
+                f"{cluster_name}-{env.region}-nvidia",
+                NvidiaDevicePluginArgs(cluster_name),
+                pulumi.ResourceOptions(providers=[cluster.k8s_provider]),
+            )
         if placement is not None:
             GpuNodePool(
                 f"{env.name}-nodes",
@@ -171,6 +181,14 @@ def _drift_job(
 ) -> None:
     if not settings.drift_schedule:
         return
+    image = settings.drift_image_ref()
+    if image is None:
+        pulumi.log.warn(
+            f"{item.env.name}: no drift job in stage {item.env.stage}: no envparity-drift image "
+            f"is recorded (hint: run `envparity build drift/envparity-drift.yaml --stage "
+            f"{item.env.stage} --push`, or set {sc.DRIFT_IMAGE} to an image by digest)"
+        )
+        return
     DriftJob(
         f"{item.env.name}-drift",
         DriftJobArgs(
@@ -179,7 +197,7 @@ def _drift_job(
             item.spec_text,
             sc.dump(item.env.stage, {sc.IMAGES: [str(item.recorded)] if item.recorded else []}),
             settings.drift_schedule,
-            settings.drift_image,
+            str(image),
             cluster_name,
             aws_provider,
         ),

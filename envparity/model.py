@@ -38,6 +38,8 @@ class Run:
     gpus: int = 0
     cpu: str | None = None
     memory: str | None = None
+    health_path: str | None = None
+    backoff_limit: int = 3
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Stage:
     env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     secrets: tuple[str, ...] = ()
     extra_python_packages: tuple[str, ...] = ()
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class ResolvedStage:
     gpus_per_replica: int
     cpu: str | None
     memory: str | None
+    health_path: str | None  # services: the probes' HTTP path (TCP probes without it)
+    backoff_limit: int  # batch commands: retries before the Job fails
+    schedule: str | None  # batch commands: a CronJob's schedule (one Job without it)
     # infrastructure and configuration of this stage
     instance_type: str | None
     instance_gpu: str | None  # GPU product of instance_type, from the compatibility tables
@@ -137,6 +143,13 @@ class ResolvedStage:
     runtime_env: Mapping[str, str]
     secrets: tuple[str, ...]
     extra_python_packages: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        """`service` (run.port: Deployment + Service), `cronjob` (a schedule) or `job`."""
+        if self.port:
+            return "service"
+        return "cronjob" if self.schedule else "job"
 
     @property
     def needs_gpu(self) -> bool:
@@ -181,6 +194,10 @@ class ResolvedStage:
                 "gpus": self.gpus_per_replica,
                 "cpu": self.cpu,
                 "memory": self.memory,
+                "kind": self.kind,
+                "health_path": self.health_path,
+                "backoff_limit": self.backoff_limit,
+                "schedule": self.schedule,
             },
             "infrastructure": {
                 "instance_type": self.instance_type,

@@ -238,6 +238,8 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         gpus=raw_run.get("gpus", 0),
         cpu=_text(raw_run.get("cpu")),
         memory=_text(raw_run.get("memory")),
+        health_path=raw_run.get("health_path"),
+        backoff_limit=raw_run.get("backoff_limit", Run.backoff_limit),
     )
     stages = {name: _stage(raw or {}) for name, raw in data["stages"].items()}
     ordered = {name: stages[name] for name in STAGES if name in stages}
@@ -267,6 +269,7 @@ def _stage(raw: dict[str, Any]) -> Stage:
         env=frozen_map({k: _text(v) for k, v in (raw.get("env") or {}).items()}),
         secrets=tuple(raw.get("secrets") or ()),
         extra_python_packages=requirements.normalise_all(raw.get("extra_python_packages") or ()),
+        schedule=raw.get("schedule"),
     )
 
 
@@ -322,6 +325,8 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 )
             )
     top_env = _mapping(data.get("env"))
+    out += _check_workload_kind(data)
+    out += _check_reserved_env(("env",), top_env)
     top_pins = {
         requirements.name_of(r) for r in _list(data.get("python_packages")) if isinstance(r, str)
     }
@@ -341,6 +346,7 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                         "remove it here, or change the pin in python_packages for every stage",
                     )
                 )
+        out += _check_reserved_env((*where, "env"), _mapping(raw.get("env")))
         for key in _mapping(raw.get("env")):
             if key in top_env:
                 out.append(
@@ -373,6 +379,48 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                     "make min <= max",
                 )
             )
+    return out
+
+
+RESERVED_ENV_PREFIX = "ENVPARITY_"  # the workload's identity variables (components/workload.py)
+
+
+def _check_reserved_env(where: tuple, env: dict) -> list[Diagnostic]:
+    return [
+        Diagnostic(
+            f"env var {key} is reserved: envparity sets {RESERVED_ENV_PREFIX}* on every workload",
+            (*where, key),
+            f"rename it without the {RESERVED_ENV_PREFIX} prefix",
+            at_key=True,
+        )
+        for key in env
+        if key.startswith(RESERVED_ENV_PREFIX)
+    ]
+
+
+def _check_workload_kind(data: dict) -> list[Diagnostic]:
+    """A service (run.port) has probes and no schedule; a batch command has no health path."""
+    run = _mapping(data.get("run"))
+    out = []
+    if run.get("port") is None and run.get("health_path") is not None:
+        out.append(
+            Diagnostic(
+                "run.health_path is set but run.port is not: only a service is probed",
+                ("run", "health_path"),
+                "set run.port, or remove health_path for a batch command",
+            )
+        )
+    if run.get("port") is not None:
+        for stage, raw in _mapping(data.get("stages")).items():
+            if _mapping(raw).get("schedule") is not None:
+                out.append(
+                    Diagnostic(
+                        "a schedule runs a batch command as a CronJob, but run.port makes this "
+                        "a service",
+                        ("stages", stage, "schedule"),
+                        "remove the schedule, or remove run.port for a batch command",
+                    )
+                )
     return out
 
 

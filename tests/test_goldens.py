@@ -78,6 +78,6 @@ def test_the_repositorys_stack_configs_and_workflow_are_fresh(monkeypatch):
     monkeypatch.chdir(ROOT)
     specs = load_specs(sorted(str(p.relative_to(ROOT)) for p in EXAMPLES))
     assert render_stack_configs(specs, ROOT / "stacks", check=True) == []
-    assert (ROOT / WORKFLOW).read_bytes() == render_workflow(specs), (
+    assert (ROOT / WORKFLOW).read_bytes() == render_workflow(specs, ROOT), (
         f"{WORKFLOW} is stale: run `envparity render envspecs/*.yaml`"
     )

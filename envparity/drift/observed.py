@@ -72,6 +72,7 @@ class DeploymentFacts:
     replicas: int | None
     containers: tuple[WorkloadContainer, ...]
     node_selector: Mapping[str, str]
+    kind: str = "Deployment"  # or Job, CronJob: the object the workload's kind is deployed as
 
 
 @dataclass(frozen=True)

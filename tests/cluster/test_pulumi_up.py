@@ -99,8 +99,9 @@ def built(name: str) -> str:
 
 
 def project_copy(work: Path) -> None:
-    """Pulumi.yaml and the local stack config."""
+    """Pulumi.yaml, the local stack config and the environment set it lists."""
     shutil.copy(ROOT / "Pulumi.yaml", work / "Pulumi.yaml")
+    shutil.copytree(ROOT / "envspecs", work / "envspecs")
     (work / "stacks").mkdir()
     (work / "stacks" / "Pulumi.local.yaml").write_text(local_stack_config())
 
@@ -152,7 +153,9 @@ def test_preview_lists_what_envparity_plan_lists(deployed, tmp_path):
     from envparity.plan import plan
     from envparity.spec import load_spec
 
-    offline = plan([load_spec(ROOT / s) for s in SPECS], "local", deployed.work / "stacks")
+    # The specs of the project `pulumi up` ran in: the environment set is its specs folder.
+    work = deployed.work
+    offline = plan([load_spec(work / s) for s in SPECS], "local", work / "stacks")
     planned = {(r.type, r.name) for r in offline.resources}
     previewed = names(deployed.results["preview"]["steps"])
     assert previewed == planned
@@ -166,15 +169,18 @@ def test_up_created_every_resource(deployed):
 
 
 def test_restricted_admission_accepted_the_pods(deployed, admin):
-    """kube-controller-manager turned each Deployment into a ReplicaSet and Pods; the Pod
-    Security admission (`restricted`, the default of every namespace here) judged each Pod."""
+    """kube-controller-manager turned each Deployment into a ReplicaSet and Pods, and each Job
+    (a batch command such as train) into Pods; the Pod Security admission (`restricted`, the
+    default of every namespace here) judged each Pod."""
     from kubernetes import client
 
     apps, core = client.AppsV1Api(admin), client.CoreV1Api(admin)
+    replica_sets = apps.list_namespaced_replica_set
+    jobs = client.BatchV1Api(admin).list_namespaced_job
     for spec in SPECS:
         namespace = Path(spec).stem
-        wait_until(lambda ns=namespace: apps.list_namespaced_replica_set(ns).items)
-        for replica_set in apps.list_namespaced_replica_set(namespace).items:
+        wait_until(lambda ns=namespace: replica_sets(ns).items or jobs(ns).items)
+        for replica_set in replica_sets(namespace).items:
             wait_until(
                 lambda rs=replica_set, ns=namespace: (
                     rejected(apps, rs, ns) or core.list_namespaced_pod(ns).items
@@ -183,6 +189,8 @@ def test_restricted_admission_accepted_the_pods(deployed, admin):
             assert not rejected(apps, replica_set, namespace), rejected(
                 apps, replica_set, namespace
             )
+        # A Job's pods exist only once admitted (a rejected one leaves a FailedCreate event).
+        wait_until(lambda ns=namespace: core.list_namespaced_pod(ns).items)
 
 
 def rejected(apps, replica_set, namespace) -> str:
@@ -237,7 +245,7 @@ def test_pulumi_drift_reads_the_real_stack_export(deployed):
     deployed.pulumi("stack", "export", "--stack", "local", "--file", str(export))
     for spec in SPECS:
         code, report = drift(
-            ROOT / spec,
+            deployed.work / spec,
             "--stage",
             "local",
             "--target",

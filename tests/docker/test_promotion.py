@@ -217,6 +217,7 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
 ):
     from kubernetes import client, config
 
+    from envparity.names import k8s_labels
     from tests.drift.fake_kube import FakeKube
 
     p = staged(project)
@@ -229,12 +230,13 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
     server = FakeKube().start()
     try:
         monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig(tmp_path / "kubeconfig")))
-        labels = {"app.kubernetes.io/name": env.name, "envparity.io/stage": env.stage}
+        # A batch command (no run.port): the stacks run it as a Job with the workload's labels.
+        assert env.kind == "job"
+        labels = k8s_labels(env)
         body = {
             "metadata": {"name": env.name, "labels": labels},
             "spec": {
-                "replicas": env.replicas,
-                "selector": {"matchLabels": labels},
+                "parallelism": env.replicas,
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {"containers": [{"name": env.name, "image": image}]},
@@ -242,7 +244,7 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
             },
         }
         with config.new_client_from_config(config_file=str(tmp_path / "kubeconfig")) as api:
-            client.AppsV1Api(api).create_namespaced_deployment(env.name, body)
+            client.BatchV1Api(api).create_namespaced_job(env.name, body)
         done = run_cli(
             "drift",
             str(p.spec),
@@ -260,7 +262,7 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
     assert done.returncode == 2, done.stderr
     findings = json.loads(done.stdout)["results"][0]["findings"]
     idna = next(f for f in findings if f["object"].endswith("python_packages idna"))
-    assert idna["object"] == f"deployment {env.name}/{env.name} python_packages idna"
+    assert idna["object"] == f"job {env.name}/{env.name} python_packages idna"
     assert (idna["expected"], idna["actual"]) == ("3.9", "3.10")
     assert str(p.spec) in idna["hint"]
 

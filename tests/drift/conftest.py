@@ -33,7 +33,7 @@ def base_spec(**overrides) -> dict:
             f"PyYAML=={installed('PyYAML')}",
         ],
         "env": {"DEMO_MODE": "strict"},
-        "run": {"command": ["python", "-m", "demo"]},
+        "run": {"command": ["python", "-m", "demo"], "port": 8080},  # a service: a Deployment
         "stages": {"local": {}},
     }
     spec.update(overrides)
@@ -44,7 +44,7 @@ def gpu_spec(**overrides) -> dict:
     spec = base_spec(
         cuda="12.4.1", driver="550.54.15", gpus=["H100-80GB", "A100-80GB"], os="ubuntu22.04"
     )
-    spec["run"] = {"command": ["python", "-m", "demo"], "gpus": 1}
+    spec["run"] = {"command": ["python", "-m", "demo"], "gpus": 1, "port": 8080}  # a service
     spec["stages"] = {
         "local": {"gpus": 0},
         "production": {

@@ -24,7 +24,11 @@ NOT_JSON = "not-json"
 LISTS = {  # path -> (store key, List kind, apiVersion)
     "/api/v1/nodes": ("nodes", "NodeList", "v1"),
     "/apis/apps/v1/deployments": ("deployments", "DeploymentList", "apps/v1"),
+    "/apis/batch/v1/jobs": ("jobs", "JobList", "batch/v1"),
+    "/apis/batch/v1/cronjobs": ("cronjobs", "CronJobList", "batch/v1"),
 }
+# Namespaced workload resources: (group path, resource) of /apis/<group>/namespaces/<ns>/<r>.
+NAMESPACED = {("apps/v1", "deployments"), ("batch/v1", "jobs"), ("batch/v1", "cronjobs")}
 
 
 def matches(labels: dict, selector: str) -> bool:
@@ -47,7 +51,7 @@ def matches(labels: dict, selector: str) -> bool:
 
 class FakeKube:
     def __init__(self) -> None:
-        self.store: dict[str, list[dict]] = {"nodes": [], "deployments": []}
+        self.store: dict[str, list[dict]] = {k: [] for k, _, _ in LISTS.values()}
         self.requests: list[tuple[str, str, dict]] = []
         # status codes, seconds to hang, 0 for "answer", NOT_JSON for a body that is not JSON
         self.faults: list[int | float | str] = []
@@ -155,8 +159,14 @@ class FakeKube:
                     return
                 namespace = None
                 parts = url.path.strip("/").split("/")
-                if parts[:4] == ["apis", "apps", "v1", "namespaces"] and parts[-1] == "deployments":
-                    namespace, url = parts[4], urlparse("/apis/apps/v1/deployments")
+                if (
+                    len(parts) == 6
+                    and parts[0] == "apis"
+                    and parts[3] == "namespaces"
+                    and ("/".join(parts[1:3]), parts[5]) in NAMESPACED
+                ):
+                    namespace = parts[4]
+                    url = urlparse(f"/apis/{parts[1]}/{parts[2]}/{parts[5]}")
                 if url.path not in LISTS:
                     self._status(404, "NotFound", f"the server could not find {url.path}")
                     return
@@ -197,11 +207,11 @@ class FakeKube:
                 parts = url.path.strip("/").split("/")
                 if url.path == "/api/v1/nodes":
                     key, kind = "nodes", "Node"
-                elif parts[:3] == ["apis", "apps", "v1"] and parts[-1] == "deployments":
-                    key, kind = "deployments", "Deployment"
+                elif len(parts) == 6 and ("/".join(parts[1:3]), parts[5]) in NAMESPACED:
+                    key, kind = parts[5], LISTS[f"/apis/{parts[1]}/{parts[2]}/{parts[5]}"][1][:-4]
                     body.setdefault("metadata", {})["namespace"] = parts[4]
-                    spec = body.setdefault("spec", {})
-                    spec.setdefault("replicas", 1)  # the API server's default
+                    if key == "deployments":
+                        body.setdefault("spec", {}).setdefault("replicas", 1)  # the API default
                 else:
                     self._status(404, "NotFound", url.path)
                     return

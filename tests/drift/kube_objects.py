@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from envparity.drift.checker import expected_node_pool
+from envparity.names import k8s_labels
 
 
 def api(kubeconfig: str | None = None):
@@ -20,7 +21,7 @@ def add_deployment(
     from kubernetes import client
 
     pool = expected_node_pool(env)
-    labels = {"app.kubernetes.io/name": env.name, "envparity.io/stage": env.stage}
+    labels = k8s_labels(env)  # the workload's labels, as the stacks set them
     body = {
         "metadata": {
             "name": env.name,

@@ -487,7 +487,8 @@ def test_kubernetes_nothing_deployed_and_no_gpu_nodes(env):
         (
             "deployments",
             "present",
-            "a Deployment labelled app.kubernetes.io/name=demo,envparity.io/stage=production",
+            "a Job labelled app.kubernetes.io/name=demo,envparity.io/stage=production,"
+            "app.kubernetes.io/component=workload",  # no run.port: a batch command, a Job
             "none",
             f"deploy it: {UP}",
             "drift",

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from envparity.drift.checker import expected_node_pool
 from envparity.drift.collectors import kubernetes as kube_collector
+from envparity.names import k8s_labels
 from tests.drift.conftest import gpu_spec
 from tests.drift.fake_kube import FakeKube
 from tests.drift.kube_objects import add_deployment, add_node, api
@@ -127,7 +129,7 @@ def test_half_answered_paging_is_unchecked_not_missing(fake, resolved):
             body = {
                 "metadata": {
                     "name": f"demo-{index}",
-                    "labels": {"app.kubernetes.io/name": "demo", "envparity.io/stage": "local"},
+                    "labels": k8s_labels(env),
                 },
                 "spec": {
                     "selector": {"matchLabels": {"app.kubernetes.io/name": "demo"}},
@@ -140,3 +142,40 @@ def test_half_answered_paging_is_unchecked_not_missing(fake, resolved):
     assert observation.facts.deployments is None
     [gap] = observation.unchecked
     assert "500" in gap.reason and "read 2 object(s) before that" in gap.reason
+
+
+def test_a_batch_command_is_checked_as_its_job(fake, tmp_path, write_spec, resolved, cli):
+    """No run.port: the stacks deploy a Job, and drift reads that Job (its pod template)."""
+    from kubernetes import client
+
+    spec = gpu_spec()
+    del spec["run"]["port"]
+    path = write_spec(spec)
+    _, env = resolved(spec, "production")
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    image = f"registry.example/production/demo:{env.image_tag}@{DIGEST}"
+    (stacks / "Pulumi.production.yaml").write_text(
+        yaml.safe_dump({"config": {"envparity:images": [image]}})
+    )
+    pod = {
+        "nodeSelector": dict(expected_node_pool(env).labels),
+        "containers": [
+            {"name": env.name, "image": image, "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+        ],
+    }
+    job = {
+        "metadata": {
+            "name": env.name,
+            "labels": k8s_labels(env),
+            "annotations": {"envparity.io/fingerprint": env.fingerprint},
+        },
+        "spec": {"parallelism": env.replicas, "template": {"spec": pod}},
+    }
+    with api() as c:
+        client.BatchV1Api(c).create_namespaced_job(env.name, job)
+    add_node(env, "gpu-1")
+    run = drift_json(cli, path, stacks)
+    assert run.code == 0, run.stdout
+    checks = {(c["object"], c["field"]) for c in run.json()["results"][0]["checks"]}
+    assert ("job demo/demo", "image digest") in checks

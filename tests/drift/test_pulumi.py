@@ -160,7 +160,7 @@ def test_a_real_export_is_in_sync(cli, tmp_path):
         result = drift_real_export(cli, None, tmp_path, spec)
         assert result.code == 0, result.stdout
     checks = {(c["object"], c["field"]) for c in result.json()["results"][0]["checks"]}
-    assert ("kubernetes:apps/v1:Deployment train-deployment", "spec.replicas") in checks
+    assert ("kubernetes:batch/v1:Job train-job", "spec.parallelism") in checks  # a batch command
 
 
 def test_a_real_export_with_one_drifted_field(cli, tmp_path):
@@ -190,3 +190,30 @@ def test_annotations_others_add_are_not_drift_but_a_changed_one_is(cli, tmp_path
     [finding] = result.json()["results"][0]["findings"]
     assert (finding["object"], finding["field"]) == (SERVE_DEPLOYMENT, "metadata.annotations")
     assert finding["actual"] == {"envparity.io/fingerprint": "0" * 64}
+
+
+def test_a_batch_commands_job_is_compared(cli, tmp_path):
+    """No run.port: the plan has a Job, and its key inputs are compared with the state."""
+    import yaml
+
+    from envparity.spec import load_spec
+
+    spec = gpu_spec()
+    del spec["run"]["port"]
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    (tmp_path / "stacks").mkdir()
+    job_plan = (
+        path,
+        tmp_path / "stacks",
+        plan([load_spec(path)], "production", tmp_path / "stacks"),
+    )
+    state = export(job_plan[2].resources)
+    job = next(
+        i for i in state["deployment"]["resources"] if i["type"] == "kubernetes:batch/v1:Job"
+    )
+    job["inputs"]["spec"]["parallelism"] = 9
+    result = run(cli, job_plan, state, tmp_path)
+    assert result.code == 2, result.stdout
+    fields = {(f["object"], f["field"]) for f in result.json()["results"][0]["findings"]}
+    assert ("kubernetes:batch/v1:Job demo-job", "spec.parallelism") in fields

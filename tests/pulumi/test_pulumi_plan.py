@@ -17,12 +17,27 @@ from tests.pulumi.plan_helpers import ROOT, SPECS, copy_project, one
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+WORKLOADS = (DEPLOYMENT, JOB, "kubernetes:batch/v1:CronJob")
 FINGERPRINT = "envparity.io/fingerprint"
 TAG_KEYS = {"envparity.io/name", "envparity.io/stage", FINGERPRINT}
 
 
+def workload(p):
+    """The one Deployment, Job or CronJob of the environment (the drift job's CronJob aside)."""
+    found = [r for r in p.resources if r.type in WORKLOADS and not r.parent.endswith("-drift")]
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
 def pod_spec(p):
-    return one(p, DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    spec = workload(p).inputs["spec"]
+    return spec.get("jobTemplate", {}).get("spec", spec)["template"]["spec"]
+
+
+def replicas(p):
+    spec = workload(p).inputs["spec"]
+    return spec["replicas"] if "replicas" in spec else spec["parallelism"]
 
 
 def test_train_production_runs_on_h100_nodes(plans):
@@ -33,9 +48,14 @@ def test_train_production_runs_on_h100_nodes(plans):
     assert group["scalingConfig"] == {"minSize": 4, "maxSize": 8, "desiredSize": 4}
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     assert group["labels"]["envparity.io/gpu-product"] == "H100-80GB"
-    deployment = one(p, DEPLOYMENT).inputs
-    assert deployment["spec"]["replicas"] == 4
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    job = one(p, JOB).inputs  # a training command runs to completion
+    assert (job["spec"]["parallelism"], job["spec"]["completions"]) == (4, 4)
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["backoffLimit"] == 3
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"  # up does not wait
+    assert not p.of_type(DEPLOYMENT)
+    container = pod_spec(p)["containers"][0]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "8"
     assert container["resources"]["requests"] == {"cpu": "96", "memory": "1024Gi"}
     assert {"name": "LOG_LEVEL", "value": "warning"} in container["env"]
@@ -62,7 +82,7 @@ def test_every_aws_stage_follows_its_resolved_stage(plans, project, name, stage)
         env.nodes.max,
     )
     assert one(p, "pulumi:providers:aws").inputs["region"] == env.region
-    assert one(p, DEPLOYMENT).inputs["spec"]["replicas"] == env.replicas
+    assert replicas(p) == env.replicas
     limits = pod_spec(p)["containers"][0]["resources"].get("limits", {})
     gpu = instance_info(env.instance_type).gpu
     if gpu:
@@ -89,7 +109,7 @@ def test_local_has_no_aws_resources(plans, name):
         r.type for r in p.resources if r.type.startswith(("aws:", "pulumi:providers:aws"))
     ] == []
     assert one(p, "pulumi:providers:kubernetes").inputs["context"] == "kind-envparity"
-    assert one(p, DEPLOYMENT)  # the same Workload, against the local context
+    assert workload(p)  # the same Workload, against the local context
     assert "nvidia.com/gpu" not in json.dumps(pod_spec(p))  # every example runs on CPU locally
 
 
@@ -108,7 +128,7 @@ def test_every_aws_resource_carries_the_tags(plans):
         assert not hasattr(cls, "tags")
     checked = 0
     for (name, stage), p in plans.items():
-        env_fingerprint = one(p, DEPLOYMENT).inputs["metadata"]["annotations"][FINGERPRINT]
+        env_fingerprint = workload(p).inputs["metadata"]["annotations"][FINGERPRINT]
         for r in p.resources:
             if not r.type.startswith("aws:") or r.type in untaggable:
                 continue
@@ -127,7 +147,7 @@ def test_every_aws_resource_carries_the_tags(plans):
 def test_every_kubernetes_object_carries_labels_and_annotation(plans):
     for (name, stage), p in plans.items():
         for r in p.resources:
-            if r.type.startswith("kubernetes:"):
+            if r.type.startswith("kubernetes:") and not r.parent.endswith("-nvidia"):
                 meta = r.inputs["metadata"]
                 assert meta["labels"]["app.kubernetes.io/name"] == name
                 assert meta["labels"]["app.kubernetes.io/managed-by"] == "envparity"
@@ -273,3 +293,85 @@ def test_environments_in_two_regions_get_a_cluster_each(project):
     ]
     # EKS cluster names are unique per region only
     assert {c.inputs["name"] for c in clusters} == {"envparity-production"}
+
+
+def test_drift_job_only_by_digest(tmp_path):
+    """No drift image recorded: no drift job, a warning. A tag without a digest: one error."""
+    stacks = copy_project(tmp_path, drift_image=None)
+    serve = load_spec(tmp_path / "envspecs" / "serve.yaml")
+    p = plan([serve], "staging", stacks)
+    assert not p.of_type("envparity:drift:DriftJob")
+    assert any("no drift job" in w and "drift/envparity-drift.yaml" in w for w in p.warnings)
+    (stacks / "Pulumi.staging.yaml").write_text(
+        "config:\n  envparity:driftImage: envparity-drift:0.1.0\n", encoding="utf-8"
+    )
+    with pytest.raises(PlanError, match="is not pinned by digest"):
+        plan([serve], "staging", stacks)
+
+
+@pytest.mark.parametrize(("name", "stage"), [(n, s) for n in SPECS for s in STAGES])
+def test_device_plugin_exactly_where_gpu_nodes_are(plans, name, stage):
+    """GPU stages get NVIDIA's device plugin with GFD, pinned, on GPU nodes only; others none."""
+    p = plans[(name, stage)]
+    releases = p.of_type("kubernetes:helm.sh/v3:Release")
+    gpu_nodes = [g for g in p.of_type(NODE_GROUP) if g.inputs.get("taints")]
+    assert len(releases) == (1 if gpu_nodes else 0)
+    if not gpu_nodes:
+        return
+    release = releases[0].inputs
+    assert (release["chart"], release["version"]) == ("nvidia-device-plugin", "0.17.1")
+    assert release["repositoryOpts"]["repo"] == "https://nvidia.github.io/k8s-device-plugin"
+    values = release["values"]
+    assert values["gfd"]["enabled"] is True
+    gpu_toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    for placement in (values, values["nfd"]["worker"]):
+        assert placement["tolerations"] == [gpu_toleration]
+        [term] = placement["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]["nodeSelectorTerms"]
+        [expression] = term["matchExpressions"]
+        assert expression["key"] in gpu_nodes[0].inputs["labels"]  # GPU node groups' label
+    namespace = next(
+        r for r in p.of_type("kubernetes:core/v1:Namespace") if r.parent.endswith("-nvidia")
+    )
+    assert release["namespace"] == namespace.inputs["metadata"]["name"]
+
+
+@pytest.mark.parametrize(("name", "stage"), [(n, s) for n in SPECS for s in STAGES])
+def test_workload_kind_follows_the_spec(plans, project, name, stage):
+    """run.port: Deployment + Service + probes (+ PDB when replicas > 1); else a Job."""
+    env = resolve(load_spec(project.parent / "envspecs" / f"{name}.yaml"), stage)
+    p = plans[(name, stage)]
+    kind = workload(p).type.rsplit(":", 1)[1]
+    pdbs = p.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    if env.port:
+        assert kind == "Deployment" and len(p.of_type("kubernetes:core/v1:Service")) == 1
+        container = pod_spec(p)["containers"][0]
+        assert container["livenessProbe"]["tcpSocket"] == {"port": env.port}
+        assert len(pdbs) == (1 if env.replicas > 1 else 0)
+    else:
+        assert kind == "Job" and not pdbs and not p.of_type("kubernetes:core/v1:Service")
+
+
+def test_health_path_and_schedule(tmp_path):
+    """A health path makes HTTP probes; a stage schedule makes a batch command a CronJob."""
+    stacks = copy_project(tmp_path)
+    serve = tmp_path / "envspecs" / "serve.yaml"
+    serve.write_text(
+        serve.read_text().replace("  port: 8080", "  port: 8080\n  health_path: /healthz")
+    )
+    p = plan([load_spec(serve)], "staging", stacks)
+    probe = pod_spec(p)["containers"][0]["readinessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": 8080}
+    train = tmp_path / "envspecs" / "train.yaml"
+    text = train.read_text().replace(
+        "    nodes: {min: 0, max: 2}", '    nodes: {min: 0, max: 2}\n    schedule: "0 3 * * *"'
+    )
+    train.write_text(text)
+    p = plan([load_spec(train)], "staging", stacks)
+    [cron] = [
+        r for r in p.of_type("kubernetes:batch/v1:CronJob") if not r.parent.endswith("-drift")
+    ]
+    assert cron.inputs["spec"]["schedule"] == "0 3 * * *"
+    assert cron.inputs["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 3
+    assert not p.of_type(JOB)

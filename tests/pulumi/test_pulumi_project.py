@@ -49,6 +49,20 @@ def test_every_config_key_is_declared_with_type_and_description():
             assert isinstance(value, list if declared[name]["type"] == "array" else str), key
 
 
+def test_no_stack_needs_a_key_it_does_not_set():
+    """Pulumi requires every declared key without a default: each stack config must set it.
+
+    So `pulumi up --stack local` runs with the rendered local config alone (no cluster name,
+    no cloud settings)."""
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    required = {f"{sc.PROJECT}:{k}" for k, schema in declared.items() if "default" not in schema}
+    assert required == {sc.SPECS}  # generated into every stack config by render
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        assert required <= set(sc.read_stack_config(path)), path.name
+    local = sc.read_stack_config(ROOT / "stacks" / "Pulumi.local.yaml")
+    assert not {sc.CLUSTER_NAME, sc.CLUSTER_MODE, sc.SUBNET_IDS} & set(local)
+
+
 def test_plan_and_render_modules_do_not_import_heavy_sdks():
     code = (
         "import sys, envparity.cli.main, envparity.cli.plan, envparity.render.stack_config;"
@@ -76,6 +90,7 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
     from tests.pulumi.plan_helpers import copy_project
 
     stacks = copy_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
     sc.render_stack_configs(
         load_specs(sorted(p.relative_to(tmp_path) for p in (tmp_path / "envspecs").glob("*.yaml"))),
         stacks,
@@ -105,5 +120,6 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py"))))
     finally:
         settings.ROOT.set(None)
-    assert registered.count("kubernetes:apps/v1:Deployment") == 4  # train, serve, features, embed
+    assert registered.count("kubernetes:apps/v1:Deployment") == 3  # serve, features, embed
+    assert registered.count("kubernetes:batch/v1:Job") == 1  # train
     assert registered.count("aws:eks/nodeGroup:NodeGroup") == 4

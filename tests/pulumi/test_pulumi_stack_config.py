@@ -24,7 +24,7 @@ def example_specs(stacks):
 
 @pytest.fixture
 def stacks(tmp_path, monkeypatch):
-    stacks = copy_project(tmp_path)
+    stacks = copy_project(tmp_path, drift_image=None)
     monkeypatch.chdir(tmp_path)  # specs named as a user would: envspecs/train.yaml
     return stacks
 
@@ -73,10 +73,14 @@ def test_record_image_round_trip_and_deploy_by_digest(stacks):
     assert config[sc.CLUSTER_MODE] == "existing"
     assert config[sc.IMAGES] == [f"{ecr}:{env.image_tag}@{newer}"]  # replaced, not appended
     p = plan([train], "production", stacks)
-    image = one(p, "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"][
-        "containers"
-    ][0]["image"]
-    assert image == f"{ecr}:{env.image_tag}@{newer}"
+    [container] = one(p, "kubernetes:batch/v1:Job").inputs["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"{ecr}:{env.image_tag}@{newer}"
+    # The workload knows what it runs (issue 12): the digest beside name, version, fingerprint.
+    identity = {v["name"]: v["value"] for v in container["env"] if "value" in v}
+    assert identity["ENVPARITY_IMAGE_DIGEST"] == newer
+    assert identity["ENVPARITY_FINGERPRINT"] == env.fingerprint
+    assert (identity["ENVPARITY_NAME"], identity["ENVPARITY_STAGE"]) == ("train", "production")
+    assert identity["ENVPARITY_VERSION"] == env.version
     assert not any("no image recorded" in w for w in p.warnings)
 
 

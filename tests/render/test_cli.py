@@ -136,6 +136,7 @@ def test_write_atomic_replaces_the_file_instead_of_rewriting_it(tmp_path):
 
 def test_pre_commit_hooks_run_as_declared(tmp_path, wheelhouse):
     """Each hook's entry + args, run the way pre-commit runs it (from the repository root)."""
+    import re
     import shlex
     import subprocess
 
@@ -159,6 +160,11 @@ def test_pre_commit_hooks_run_as_declared(tmp_path, wheelhouse):
     assert run("envparity-validate", ["envspecs/cpu-service.yaml"]).returncode == 0
     assert run("envparity-render-check", []).returncode == 1  # nothing rendered yet
     subprocess.run([envparity, "render", "envspecs"], cwd=tmp_path, check=True, capture_output=True)
+    assert run("envparity-render-check", []).returncode == 0
+    # The example in the file's header (args replace the hook's own) works as written.
+    header = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    example = yaml.safe_load(re.search(r"^#\s+args: (\[.*\])", header, re.M).group(1))
+    hooks["envparity-render-check"] = {**hooks["envparity-render-check"], "args": example}
     assert run("envparity-render-check", []).returncode == 0
     spec.write_text(spec.read_text().replace("port: 8000", "port: 8001"))
     stale = run("envparity-render-check", [])
@@ -222,7 +228,8 @@ def test_render_never_imports_heavy_sdks(tmp_path):
 
 
 def test_project_files_are_rendered_only_where_their_folders_exist(tmp_path, wheelhouse):
-    spec = locked_case("cpu-service", tmp_path, wheelhouse)
+    (tmp_path / "envspecs").mkdir()  # the environment set: the project's specs folder
+    spec = locked_case("cpu-service", tmp_path / "envspecs", wheelhouse)
     out = tmp_path / "build"
     runner.invoke(app, ["render", str(spec), "--out", str(out)])
     assert not (tmp_path / "stacks").exists() and not (tmp_path / ".github").exists()

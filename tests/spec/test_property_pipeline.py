@@ -4,6 +4,7 @@ and renders, or is refused in one line; and no input file makes the CLI print a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 from envparity.cli.main import app
@@ -96,7 +97,7 @@ def accepted_specs_render(text: str) -> None:
         assert "\n" not in str(exc) and exc.message
         return
     assert b"FROM " in files["Dockerfile"]
-    assert render_workflow([spec])
+    assert render_workflow([spec], Path.cwd())  # "fuzz.yaml" is relative to the working folder
 
 
 @SETTINGS

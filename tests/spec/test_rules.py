@@ -241,6 +241,32 @@ CASES = [
         "duplicate key 'port'",
         r"port: 8081",
     ),
+    (
+        "schedule on a service",
+        edit(
+            G, "    env: {LOG_LEVEL: info}", "    env: {LOG_LEVEL: info}\n    schedule: 0 3 * * *"
+        ),
+        "run.port makes this a service",
+        r"schedule:",
+    ),
+    (
+        "health path of a batch command",
+        edit(CPU_SPEC, "  command: [flask, run]", "  command: [flask, run]\n  health_path: /h"),
+        "run.health_path is set but run.port is not",
+        r"health_path:",
+    ),
+    (
+        "schedule not cron",
+        edit(CPU_SPEC, "    replicas: 2", "    schedule: daily"),
+        "is not a valid schedule",
+        r"schedule:",
+    ),
+    (
+        "reserved env var",
+        edit(G, "    env: {LOG_LEVEL: info}", "    env: {ENVPARITY_STAGE: prod}"),
+        "ENVPARITY_STAGE is reserved",
+        r"env: \{ENVPARITY",
+    ),
     ("YAML syntax", edit(G, "gpus: [A10G, L4]", "gpus: [A10G, L4"), "YAML syntax error", r"^os:"),
     (
         "YAML merge key",

@@ -77,10 +77,12 @@ def collect(
     configuration.retries = False  # retries are ours: bounded, with backoff, under a deadline
     api = client.ApiClient(configuration)
     deadline = time.monotonic() + timeout
-    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    core = client.CoreV1Api(api)
     try:
         with ThreadPoolExecutor(max_workers=2) as pool_:
-            deployments = pool_.submit(_list_deployments, apps, env, page_size, timeout, deadline)
+            deployments = pool_.submit(
+                _list_workloads, client, api, env, page_size, timeout, deadline
+            )
             nodes = (
                 pool_.submit(
                     _list_all,
@@ -102,7 +104,8 @@ def collect(
         for what, gap in (("deployments", dep_gap), ("nodes", node_gap))
         if gap
     )
-    deployments = None if dep_gap else tuple(_deployment(d) for d in dep_items)
+    kind = WORKLOAD_LISTS[env.kind][0]
+    deployments = None if dep_gap else tuple(_deployment(d, kind) for d in dep_items)
     facts = KubernetesFacts(
         deployments=_with_provenance(deployments, deadline) if deployments else deployments,
         nodes=None if node_gap else tuple(_node(n) for n in node_items),
@@ -178,15 +181,35 @@ def _retryable(exc: Exception) -> str | None:
     return None
 
 
-def _list_deployments(apps, env: ResolvedStage, page_size: int, timeout: float, deadline: float):
-    """Across all namespaces; when that is forbidden (the DriftJob's Role is namespaced), in
-    the namespace envparity deploys the environment into (its name)."""
+# The object each workload kind is deployed as (components/workload.py): kind, API, lists.
+WORKLOAD_LISTS = {
+    "service": (
+        "Deployment",
+        "AppsV1Api",
+        "list_deployment_for_all_namespaces",
+        "list_namespaced_deployment",
+    ),
+    "job": ("Job", "BatchV1Api", "list_job_for_all_namespaces", "list_namespaced_job"),
+    "cronjob": (
+        "CronJob",
+        "BatchV1Api",
+        "list_cron_job_for_all_namespaces",
+        "list_namespaced_cron_job",
+    ),
+}
+
+
+def _list_workloads(
+    client, api, env: ResolvedStage, page_size: int, timeout: float, deadline: float
+):
+    """The Deployments, Jobs or CronJobs (by the env's kind) across all namespaces; when that
+    is forbidden (the DriftJob's Role is namespaced), in the env's namespace (its name)."""
+    _, group, everywhere, namespaced = WORKLOAD_LISTS[env.kind]
+    calls = getattr(client, group)(api)
     selector = deployment_selector(env)
-    items, gap = _list_all(
-        apps.list_deployment_for_all_namespaces, selector, page_size, timeout, deadline
-    )
+    items, gap = _list_all(getattr(calls, everywhere), selector, page_size, timeout, deadline)
     if gap and gap.startswith(FORBIDDEN):
-        in_namespace = functools.partial(apps.list_namespaced_deployment, env.name)
+        in_namespace = functools.partial(getattr(calls, namespaced), env.name)
         items, gap = _list_all(in_namespace, selector, page_size, timeout, deadline)
     return items, gap
 
@@ -229,8 +252,11 @@ def _list_all(
             return items, f"timed out after reading {len(items)} object(s)"
 
 
-def _deployment(item: dict) -> DeploymentFacts:
+def _deployment(item: dict, kind: str = "Deployment") -> DeploymentFacts:
+    """A Deployment, Job or CronJob: its pod template and replicas (a Job's parallelism)."""
     meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+    if "jobTemplate" in spec:
+        spec = (spec["jobTemplate"] or {}).get("spec") or {}
     pod = ((spec.get("template") or {}).get("spec")) or {}
     containers = tuple(
         WorkloadContainer(
@@ -245,9 +271,10 @@ def _deployment(item: dict) -> DeploymentFacts:
         meta.get("name", ""),
         meta.get("labels") or {},
         meta.get("annotations") or {},
-        spec.get("replicas"),
+        spec["replicas"] if "replicas" in spec else spec.get("parallelism"),
         containers,
         pod.get("nodeSelector") or {},
+        kind,  # list items carry no `kind`: the list call says it
     )
 
 

@@ -1,4 +1,5 @@
-"""Kubernetes target: the stage's Deployments and its GPU nodes (GPU Feature Discovery labels)."""
+"""Kubernetes target: the stage's workload (Deployment, Job or CronJob, by the spec's kind) and
+its GPU nodes (GPU Feature Discovery labels)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ GFD_DRIVER = (
     ),
     ("nvidia.com/cuda.driver.major", "nvidia.com/cuda.driver.minor", "nvidia.com/cuda.driver.rev"),
 )
+KIND_OBJECTS = {"service": "Deployment", "job": "Job", "cronjob": "CronJob"}
 
 
 def compare_kubernetes(
@@ -35,13 +37,13 @@ def compare_kubernetes(
         out.differ(
             "deployments",
             "present",
-            f"a Deployment labelled {selector}",
+            f"a {KIND_OBJECTS[env.kind]} labelled {selector}",
             "none",
             f"deploy it: {up}",
         )
     want_selector = dict(exp.node_pool.labels) if exp.node_pool else {}
     for dep in facts.deployments or ():
-        obj = f"deployment {dep.namespace}/{dep.name}"
+        obj = f"{dep.kind.lower()} {dep.namespace}/{dep.name}"
         out.expect(
             obj,
             FINGERPRINT_KEY,

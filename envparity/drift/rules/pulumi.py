@@ -29,6 +29,13 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
         "spec.template.spec.nodeSelector",
         "spec.template.spec.containers",
     ),
+    "kubernetes:batch/v1:Job": (  # a batch command (components/workload.py)
+        "metadata.annotations",
+        "spec.parallelism",
+        "spec.backoffLimit",
+        "spec.template.spec.nodeSelector",
+        "spec.template.spec.containers",
+    ),
     "kubernetes:batch/v1:CronJob": (
         "spec.schedule",
         "spec.jobTemplate.spec.template.spec.containers",
