@@ -62,9 +62,6 @@ def main() -> None:
     except KnowledgeError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(1)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
     except Exception as exc:  # a bug of ours: say so in one line, keep the traceback for debugging
         if os.environ.get("ENVPARITY_DEBUG"):
             raise

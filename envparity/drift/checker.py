@@ -64,7 +64,6 @@ def _collect(
             Expectations(
                 promoted_digest=promoted_digest(options.stacks_dir, env),
                 node_pool=expected_node_pool(env),
-                repository=repository,
             ),
         )
     if target == "pulumi":

@@ -27,7 +27,6 @@ class Expectations:
     lock: Mapping[str, str] | None = None  # normalised name -> version, from the lock file
     promoted_digest: str | None = None  # sha256:... recorded by `envparity build --push`
     node_pool: ExpectedNodePool | None = None
-    repository: str | None = None  # the ECR repository name, when the stage uses ECR
     spec: str | None = None  # the spec's path as the user passed it (for hints)
 
 

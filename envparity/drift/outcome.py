@@ -26,12 +26,11 @@ class Outcome:
         actual: Any,
         hint: str,
         same: bool | None = None,
-        severity: str = DRIFT,
     ) -> None:
         if expected == actual if same is None else same:
             self.checks.append(Check(self.target, obj, fld))
         else:
-            self.findings.append(Finding(self.target, obj, fld, expected, actual, hint, severity))
+            self.findings.append(Finding(self.target, obj, fld, expected, actual, hint, DRIFT))
 
     def differ(
         self, obj: str, fld: str, expected: Any, actual: Any, hint: str, severity: str = DRIFT
