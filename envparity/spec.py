@@ -23,7 +23,7 @@ from envparity import (
 )
 from envparity.diagnostics import Diagnostic, SpecError
 from envparity.fingerprint import fingerprint
-from envparity.model import STAGES, NodeRange, Run, Software, Spec, Stage, frozen_map
+from envparity.model import NodeRange, Run, Software, Spec, Stage, frozen_map
 from envparity.requirements_file import RequirementsFile
 from envparity.schema import check_schema
 from envparity.yamlsource import SourceMap, load_yaml
@@ -242,13 +242,12 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         backoff_limit=raw_run.get("backoff_limit", Run.backoff_limit),
     )
     stages = {name: _stage(raw or {}) for name, raw in data["stages"].items()}
-    ordered = {name: stages[name] for name in STAGES if name in stages}
     return Spec(
         source.file,
         software,
         data.get("description"),
         run,
-        frozen_map(ordered),
+        frozen_map(stages),
         fingerprint(software),
         positions=source,
     )
