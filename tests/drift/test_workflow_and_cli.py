@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import yaml
@@ -132,15 +133,18 @@ def test_workflow_is_adoptable_and_least_privileged():
 
 
 def _zizmor(path, *persona: str) -> tuple[int, set[str]]:
-    """zizmor's exit code and the audits it reports (`--persona auditor` shows everything)."""
+    """zizmor's exit code and the audits it reports (`--persona auditor` shows everything).
+
+    JSON, not the plain diagnostics: with CI set, zizmor colours its plain output.
+    """
     import subprocess
 
     done = subprocess.run(
-        [_tool("zizmor"), "--offline", "--no-progress", *persona, str(path)],
+        [_tool("zizmor"), "--offline", "--no-progress", "--format", "json", *persona, str(path)],
         capture_output=True,
         text=True,
     )
-    return done.returncode, set(re.findall(r"^\w+\[([\w-]+)\]", done.stdout, re.M))
+    return done.returncode, {finding["ident"] for finding in json.loads(done.stdout)}
 
 
 def test_workflow_passes_actionlint_and_zizmor(tmp_path):
