@@ -12,6 +12,7 @@ so the generator runs the same code it runs against the real sources.
 
 from __future__ import annotations
 
+import abc
 import json
 import threading
 import urllib.parse
@@ -20,9 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 TOKEN = "loopback-token"
 
 
-class _Server:
+class _Server(abc.ABC):
+    """A threaded HTTP server on 127.0.0.1:<free port>; subclasses answer each GET."""
+
     def __init__(self) -> None:
-        self.routes: dict[str, object] = {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,8 +49,9 @@ class _Server:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    @abc.abstractmethod
     def handle(self, request: BaseHTTPRequestHandler) -> None:
-        raise NotImplementedError
+        """Answer one GET request."""
 
     @staticmethod
     def send(request, status: int, body: bytes, headers: dict[str, str]) -> None:
