@@ -12,7 +12,7 @@ from envparity.drift.checker import expected_node_pool
 from envparity.drift.collectors import kubernetes as kube_collector
 from tests.cluster.conftest import KUBECONFIG, suffix
 from tests.drift.conftest import gpu_spec
-from tests.drift.kube_objects import add_deployment, add_node, api
+from tests.drift.kube_objects import add_deployment, add_node, api, drift_json
 
 pytestmark = pytest.mark.k8s
 
@@ -43,20 +43,6 @@ def node(env, cleanup, name, **kwargs) -> str:
     add_node(env, name, kubeconfig=KUBECONFIG, **kwargs)
     cleanup(("node", name))
     return name
-
-
-def drift_json(cli, path, stacks, *extra):
-    return cli(
-        path,
-        "--stage",
-        "production",
-        "--target",
-        "kubernetes",
-        "--stacks",
-        stacks,
-        "--json",
-        *extra,
-    )
 
 
 def test_in_sync(setup, cli, cleanup):

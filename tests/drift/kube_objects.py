@@ -78,3 +78,18 @@ def add_node(
     labels.update(zip(keys, driver, strict=True))
     with api(kubeconfig) as c:
         client.CoreV1Api(c).create_node({"metadata": {"name": name, "labels": labels}})
+
+
+def drift_json(cli, path, stacks, *extra):
+    """`envparity drift PATH --stage production --target kubernetes --json` through `cli`."""
+    return cli(
+        path,
+        "--stage",
+        "production",
+        "--target",
+        "kubernetes",
+        "--stacks",
+        stacks,
+        "--json",
+        *extra,
+    )

@@ -19,9 +19,9 @@ from envparity.drift.collectors import aws as aws_collector
 from envparity.drift.engine import Expectations
 from envparity.drift.findings import exit_code
 from tests.drift.conftest import gpu_spec
-from tests.drift.test_aws import CLUSTER, add_group, aws, moto_url, push, run_json
+from tests.drift.test_aws import CLUSTER, add_group, aws, push, run_json
 
-__all__ = ["aws", "moto_url"]  # fixtures shared with test_aws.py
+__all__ = ["aws"]  # a fixture shared with test_aws.py
 pytestmark = pytest.mark.aws
 
 

@@ -12,7 +12,7 @@ from envparity.drift.collectors import kubernetes as kube_collector
 from envparity.names import k8s_labels
 from tests.drift.conftest import gpu_spec
 from tests.drift.fake_kube import FakeKube
-from tests.drift.kube_objects import add_deployment, add_node, api
+from tests.drift.kube_objects import add_deployment, add_node, api, drift_json
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -37,20 +37,6 @@ def setup(tmp_path, write_spec, resolved):
         yaml.safe_dump({"config": {"envparity:images": [image]}})
     )
     return path, env, stacks, image
-
-
-def drift_json(cli, path, stacks, *extra):
-    return cli(
-        path,
-        "--stage",
-        "production",
-        "--target",
-        "kubernetes",
-        "--stacks",
-        stacks,
-        "--json",
-        *extra,
-    )
 
 
 def test_one_throttled_answer_is_retried(fake, setup, cli):

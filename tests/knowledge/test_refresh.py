@@ -57,17 +57,6 @@ def _lines(*versions: str) -> str:
     return "<!DOCTYPE html><html><body>\n" + "\n".join(keep) + "\n</body></html>\n"
 
 
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def aws(moto_url, monkeypatch):
     for key, value in {
