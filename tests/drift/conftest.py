@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import platform
+import threading
 import types
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 
@@ -123,3 +125,43 @@ def fake_nvml(
     module.nvmlDeviceGetName = lambda h: enc(devices[h][0])
     module.nvmlDeviceGetCudaComputeCapability = lambda h: devices[h][1]
     return module
+
+
+def aws_error_endpoint(monkeypatch, status: int, code: str, message: str):
+    """A loopback endpoint answering every call with one AWS JSON error, as AWS does.
+
+    The server's `calls` lists the paths it answered.
+    """
+    calls: list[str] = []
+
+    class Answer(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.answer()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer()
+
+        def answer(self) -> None:
+            calls.append(self.path)
+            body = json.dumps({"__type": code, "message": message}).encode()
+            self.send_response(status)
+            self.send_header("x-amzn-ErrorType", code)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    server.calls = calls
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for key, value in {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return server

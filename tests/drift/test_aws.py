@@ -12,7 +12,7 @@ import yaml
 
 from envparity.drift.checker import expected_node_pool
 from envparity.drift.collectors import aws as aws_collector
-from tests.drift.conftest import gpu_spec
+from tests.drift.conftest import aws_error_endpoint, gpu_spec
 
 pytestmark = pytest.mark.aws
 CLUSTER = "envparity-production"
@@ -216,41 +216,8 @@ def test_unreachable_endpoint_is_exit_3(setup, cli, monkeypatch):
 
 def test_throttled_api_is_exit_3_after_bounded_retries(setup, cli, monkeypatch):
     """A loopback endpoint that answers every call as AWS does when throttling."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    calls = []
-
-    class Throttle(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.answer()
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.answer()
-
-        def answer(self) -> None:
-            calls.append(self.path)
-            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
-            self.send_response(429)
-            self.send_header("x-amzn-ErrorType", "ThrottlingException")
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttle)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = aws_error_endpoint(monkeypatch, 429, "ThrottlingException", "Rate exceeded")
     path, _, stacks = setup
-    for key, value in {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
     try:
         started = time.monotonic()
         run = run_json(cli, path, stacks)
@@ -261,4 +228,4 @@ def test_throttled_api_is_exit_3_after_bounded_retries(setup, cli, monkeypatch):
     assert run.code == 3
     unchecked = run.json()["results"][0]["unchecked"]
     assert all("still throttled after retries" in u["reason"] for u in unchecked), unchecked
-    assert len(calls) == 6  # 3 attempts each for EKS and ECR: bounded
+    assert len(server.calls) == 6  # 3 attempts each for EKS and ECR: bounded

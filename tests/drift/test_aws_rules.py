@@ -6,10 +6,6 @@ Drifted state is built in moto (server mode on 127.0.0.1); answers moto cannot g
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import yaml
 
@@ -18,7 +14,7 @@ from envparity.drift.checker import expected_node_pool
 from envparity.drift.collectors import aws as aws_collector
 from envparity.drift.engine import Expectations
 from envparity.drift.findings import exit_code
-from tests.drift.conftest import gpu_spec
+from tests.drift.conftest import aws_error_endpoint, gpu_spec
 from tests.drift.test_aws import CLUSTER, add_group, aws, push, run_json
 
 __all__ = ["aws"]  # a fixture shared with test_aws.py
@@ -212,40 +208,6 @@ def test_no_region_is_exit_3_with_a_hint(
         ("ECR production/demo", "no AWS region", hint),
         ("EKS node groups", "no AWS region", hint),
     ]
-
-
-def aws_error_endpoint(monkeypatch, status: int, code: str, message: str):
-    """A loopback endpoint answering every call with one AWS JSON error, as AWS does."""
-
-    class Answer(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.answer()
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.answer()
-
-        def answer(self) -> None:
-            body = json.dumps({"__type": code, "message": message}).encode()
-            self.send_response(status)
-            self.send_header("x-amzn-ErrorType", code)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    for key, value in {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
-    return server
 
 
 @pytest.fixture
