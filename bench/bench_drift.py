@@ -20,10 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from envparity.drift import engine  # noqa: E402 - after the path set-up
-from envparity.drift.checker import expected_node_pool  # noqa: E402
-from envparity.drift.engine import Expectations  # noqa: E402
-from envparity.drift.observed import (  # noqa: E402
+from envparity.core.drift import engine  # noqa: E402 - after the path set-up
+from envparity.core.drift.engine import Expectations  # noqa: E402
+from envparity.core.drift.observed import (  # noqa: E402
     AwsFacts,
     DeploymentFacts,
     HostFacts,
@@ -33,8 +32,9 @@ from envparity.drift.observed import (  # noqa: E402
     Observation,
     WorkloadContainer,
 )
-from envparity.resolve import resolve  # noqa: E402
-from envparity.spec import load_spec  # noqa: E402
+from envparity.core.resolve import resolve  # noqa: E402
+from envparity.core.spec import load_spec  # noqa: E402
+from envparity.flows.drift_check import expected_node_pool  # noqa: E402
 
 N = 10_000
 DIGEST = "sha256:" + "ab" * 32

@@ -16,9 +16,10 @@ of a fresh spec name four ways, pushing after each build:
 Each round builds on a base image of its own (the test base plus a label naming the round):
 the engine is shared, and the classic builder's cache would otherwise follow whichever
 identical chain of early steps (useradd, venv) another build made last, past this round's
-dependency layers. Time is `envparity.build.build` (context, engine build, tag); the verify
-run after each build is not timed. Bytes pushed are what the registry received: the sizes
-(from its HTTP API) of the blobs of the pushed manifest that the repository did not hold.
+dependency layers. Time is `envparity.adapters.docker_build.build` (context, engine build,
+tag); the verify run after each build is not timed. Bytes pushed are what the registry
+received: the sizes (from its HTTP API) of the blobs of the pushed manifest that the
+repository did not hold.
 Targets (issue 15): light pin <= 10 % of cold time and <= 5 % of cold bytes; no change
 <= 2 % of cold time.
 """
@@ -43,9 +44,9 @@ sys.path.insert(0, str(ROOT))  # for tests.docker.conftest's project helpers
 
 from docker.errors import APIError  # noqa: E402
 
-from envparity import build as engine  # noqa: E402
-from envparity.render.artifacts import render_env  # noqa: E402
-from envparity.render.lockfile import blocks, wheel_bytes  # noqa: E402
+from envparity.adapters import docker_build as engine  # noqa: E402
+from envparity.core.render.artifacts import render_env  # noqa: E402
+from envparity.core.render.lockfile import blocks, wheel_bytes  # noqa: E402
 from tests.docker.conftest import BASE_IMAGE, CACHE_DIR, REGISTRY, make_project  # noqa: E402
 
 LIGHT_TIME, LIGHT_BYTES, NO_CHANGE_TIME = 0.10, 0.05, 0.02

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from envparity.render.artifacts import render, write  # noqa: E402 (after the path set-up)
-from envparity.render.lockfile import compile_locks, lock_files, write_locks  # noqa: E402
-from envparity.resolve import resolve_all  # noqa: E402
-from envparity.spec import load_specs  # noqa: E402
+from envparity.core.render.artifacts import render, write  # noqa: E402 (after the path set-up)
+from envparity.core.render.lockfile import compile_locks, lock_files, write_locks  # noqa: E402
+from envparity.core.resolve import resolve_all  # noqa: E402
+from envparity.core.spec import load_specs  # noqa: E402
 from tests.render.conftest import WHEELS, build_wheel  # noqa: E402
 
 TEMPLATE = (

@@ -30,16 +30,20 @@ COPIED = ("envparity", "cli", "components", "tests", "envspecs", "stacks", "Pulu
 # module name -> (the files mutated, the in-process tests that cover them)
 MODULES = {
     "engine": (
-        ["envparity/drift/engine.py", "envparity/drift/outcome.py", "envparity/drift/rules/*"],
+        [
+            "envparity/core/drift/engine.py",
+            "envparity/core/drift/outcome.py",
+            "envparity/core/drift/rules/*",
+        ],
         [
             "tests/drift/test_engine_rules.py",
             "tests/drift/test_engine_and_report.py",
             "tests/drift/test_host_rules.py",
         ],
     ),
-    "compat": (["envparity/compat.py"], ["tests/compat", "tests/spec/test_model_build.py"]),
+    "compat": (["envparity/core/compat.py"], ["tests/compat", "tests/spec/test_model_build.py"]),
     "spec": (
-        ["envparity/spec.py"],
+        ["envparity/core/spec.py"],
         [
             "tests/spec/test_model_build.py",
             "tests/spec/test_rules.py",

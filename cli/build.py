@@ -53,8 +53,8 @@ def build(
 
     Prints the image reference (and with --push the pushed digest) on stdout. Exit 0 when built and verified (and pushed), 1 otherwise.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.build import BuildError
-    from envparity.render.dockerfile import RenderError
+    from envparity.adapters.docker_build import BuildError
+    from envparity.core.render.dockerfile import RenderError
 
     [loaded] = load_or_exit([spec])
     env = resolve_or_exit(loaded, stage)
@@ -64,7 +64,7 @@ def build(
             f"set stages.{stage}.registry in the spec, e.g. 127.0.0.1:5000",
         )
     if push:
-        from envparity.render.stack_config import stack_config_path
+        from envparity.core.render.stack_config import stack_config_path
 
         config = stack_config_path(stacks, stage)
         if not config.exists():  # checked first: a push that cannot be recorded deploys nothing
@@ -86,8 +86,8 @@ def build(
 
 
 def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -> None:
-    from envparity import build as engine
-    from envparity.render.artifacts import render_env
+    from envparity.adapters import docker_build as engine
+    from envparity.core.render.artifacts import render_env
 
     files = render_env(spec)
     client = engine.connect()
@@ -126,8 +126,8 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
     _stamp(client, spec, env, files, built.image_id, base_image, tags)
     sys.stdout.write(f"{env.image_ref}\n")
     if push:
-        from envparity.provenance import spec_commit
-        from envparity.render.stack_config import StackConfigError, record_image
+        from envparity.core.provenance import spec_commit
+        from envparity.core.render.stack_config import StackConfigError, record_image
 
         if err.is_terminal:
             with err.status(f"pushing {env.image_ref}"):
@@ -159,7 +159,7 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
 
 def _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers):
     """`--verify-reproducible`: two cache-less builds compared; exit 1 when they differ."""
-    from envparity.reproducible import build_twice
+    from envparity.flows.reproducible import build_twice
 
     with _progress(err, f"{env.image_ref} (twice, no cache)", layers) as progress:
         twice = build_twice(
@@ -191,7 +191,7 @@ def _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers):
 
 def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
     """Add the provenance record as the image's last layer; the tags move to the result."""
-    from envparity.provenance import PATH, ProvenanceError, stamp
+    from envparity.core.provenance import PATH, ProvenanceError, stamp
 
     try:
         stamp(client, spec.source, env, files, image_id, base_image, [env.image_ref, *tags])

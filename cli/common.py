@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from envparity.diagnostics import Diagnostic, SpecError
+from envparity.core.diagnostics import Diagnostic, SpecError
 
 # Exit codes (DESIGN.md): 0 ok, 1 invalid input or usage, 2 differences found, 3 could not check.
 OK, INVALID, DIFFERENT, UNCHECKED = 0, 1, 2, 3
@@ -32,7 +32,7 @@ def print_json(data: Any) -> None:
 
 def load_or_exit(paths: Iterable[Path | str]):
     """The specs at `paths`, or exit 1 after printing every problem; warnings go to stderr."""
-    from envparity.spec import load_specs
+    from envparity.core.spec import load_specs
 
     try:
         specs = load_specs(paths)
@@ -45,7 +45,7 @@ def load_or_exit(paths: Iterable[Path | str]):
 
 
 def resolve_or_exit(spec, stage: str):
-    from envparity.resolve import resolve
+    from envparity.core.resolve import resolve
 
     try:
         return resolve(spec, stage)

@@ -44,10 +44,10 @@ def drift(
     Exit 0 in sync; 2 drift found; 3 something could not be checked (unreachable,
     denied, timed out, partial); 1 usage or spec error.
     """
-    from envparity.drift.checker import DriftSetupError, Options, check
-    from envparity.drift.findings import exit_code
-    from envparity.drift.report import print_human, to_json, to_junit
-    from envparity.render.files import write_atomic
+    from envparity.core.drift.findings import exit_code
+    from envparity.core.drift.report import print_human, to_json, to_junit
+    from envparity.core.render.files import write_atomic
+    from envparity.flows.drift_check import DriftSetupError, Options, check
 
     if target not in TARGETS:
         fail(f"unknown target {target!r}", f"use one of {', '.join(TARGETS)}", INVALID)

@@ -68,7 +68,13 @@ def refresh(
     packaged snapshot; commit it so every machine of the team judges alike.
     Exit 0 when written, 3 when a source could not be read (nothing is written).
     """
-    from envparity.knowledge.refresh import Source, SourceError, load_curated, snapshot, write
+    from envparity.adapters.knowledge_refresh import (
+        Source,
+        SourceError,
+        load_curated,
+        snapshot,
+        write,
+    )
 
     wanted = {
         "torch": Source("torch-index", "wheel-index", torch_index),
@@ -107,7 +113,7 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON for machines instead of text."),
 ) -> None:
     """Say which knowledge snapshot is in use, how old it is, its sources and entry counts."""
-    from envparity import knowledge
+    from envparity.core import knowledge
 
     path, kind = knowledge.locate()
     k = knowledge.current()

@@ -30,8 +30,8 @@ def lock(
     adds packages. The default index is uv's (PyPI, or UV_DEFAULT_INDEX); the spec's
     package_indexes are added and recorded in the lock. Exit 0 when written, 1 otherwise.
     """
-    from envparity.render.dockerfile import RenderError
-    from envparity.render.lockfile import compile_locks, write_locks
+    from envparity.core.render.dockerfile import RenderError
+    from envparity.core.render.lockfile import compile_locks, write_locks
 
     [loaded] = load_or_exit([spec])
     try:

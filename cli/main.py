@@ -7,11 +7,14 @@ so `validate` and `render` start fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
 
 import typer
+
+from envparity.core.diagnostics import UserError
 
 app = typer.Typer(
     name="envparity",
@@ -43,25 +46,38 @@ COMMANDS = [
     ("history", "promote:history"),
 ]
 
+
+def _handled(command):
+    """`command`, with a user error ending as its one line on stderr and its exit code.
+
+    The one place the CLI catches errors (docs/architecture.md, "One error path").
+    """
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            sys.stderr.write(exc.format() + "\n")
+            raise typer.Exit(exc.exit_code) from None
+
+    return run
+
+
 for _name, _target in COMMANDS:
     _module, _function = _target.split(":")
-    app.command(_name)(getattr(importlib.import_module(f"envparity.cli.{_module}"), _function))
-app.add_typer(importlib.import_module("envparity.cli.knowledge").app, name="knowledge")
+    _command = getattr(importlib.import_module(f"envparity.cli.{_module}"), _function)
+    app.command(_name)(_handled(_command))
+_knowledge = importlib.import_module("envparity.cli.knowledge").app
+for _info in _knowledge.registered_commands:
+    _info.callback = _handled(_info.callback)
+app.add_typer(_knowledge, name="knowledge")
 
 
 def main() -> None:
     """Console-script entry: user mistakes exit cleanly; set ENVPARITY_DEBUG=1 for tracebacks."""
-    from envparity.diagnostics import SpecError
-    from envparity.knowledge import KnowledgeError
-
     try:
         app(standalone_mode=True)
-    except SpecError as exc:
-        sys.stderr.write(str(exc) + "\n")
-        sys.exit(1)
-    except KnowledgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(1)
     except Exception as exc:  # a bug of ours: say so in one line, keep the traceback for debugging
         if os.environ.get("ENVPARITY_DEBUG"):
             raise

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from envparity.cli.common import INVALID, fail, print_diagnostics, print_json
 
-from envparity.diagnostics import SpecError
+from envparity.core.diagnostics import SpecError
 
 
 def import_spec(
@@ -34,8 +34,8 @@ def import_spec(
     spec validates, 1 when it does not (its problems are printed on stderr) or the file
     cannot be read.
     """
-    from envparity.peer_import import PeerFileError, import_file
-    from envparity.spec import parse_spec
+    from envparity.core.peer_import import PeerFileError, import_file
+    from envparity.core.spec import parse_spec
 
     try:
         draft = import_file(path)
@@ -59,7 +59,7 @@ def import_spec(
     if json_out:
         print_json({"spec": text, "valid": valid, "problems": [d.to_json() for d in problems]})
     elif output:
-        from envparity.render.files import write_atomic
+        from envparity.core.render.files import write_atomic
 
         write_atomic(output, text.encode())
         sys.stdout.write(f"wrote {output}\n")

@@ -54,12 +54,12 @@ def plan(
     invalid spec or stack config.
     """
     try:
-        from envparity.plan import plan as run_plan
+        from envparity.adapters.pulumi_plan import plan as run_plan
     except ImportError as exc:  # the `pulumi` extra is not installed
         fail(
             f"plan needs the Pulumi SDK ({exc.name} is missing)", "pip install 'envparity[pulumi]'"
         )
-    from envparity.diagnostics import UserError
+    from envparity.core.diagnostics import UserError
 
     loaded = load_or_exit(specs)
     try:

@@ -37,10 +37,10 @@ def promote(
 
     The copy's digest and its fingerprint label are verified against the spec. Exit 0 promoted; 1 refused (no recorded image, other software, registry error); 2 --require-clean-drift found drift; 3 --require-clean-drift could not check.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.promotion import PromotionError
-    from envparity.promotion import promote as run
-    from envparity.provenance import spec_commit
-    from envparity.registry import RegistryError
+    from envparity.adapters.registry import RegistryError
+    from envparity.core.provenance import spec_commit
+    from envparity.flows.promote import PromotionError
+    from envparity.flows.promote import promote as run
 
     [loaded] = load_or_exit([spec])
     for stage in (source, target):
@@ -78,10 +78,10 @@ def rollback(
 
     Then `pulumi up --stack STAGE` deploys it. Exit 0 rolled back; 1 refused (no earlier image, not in the history, gone from the registry, other software).
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.promotion import PromotionError
-    from envparity.promotion import rollback as run
-    from envparity.provenance import spec_commit
-    from envparity.registry import RegistryError
+    from envparity.adapters.registry import RegistryError
+    from envparity.core.provenance import spec_commit
+    from envparity.flows.promote import PromotionError
+    from envparity.flows.promote import rollback as run
 
     [loaded] = load_or_exit([spec])
     if stage not in loaded.stages:
@@ -107,8 +107,8 @@ def history(
     from rich.table import Table
     from rich.text import Text
 
-    from envparity.promotion import PromotionError
-    from envparity.promotion import history as read
+    from envparity.flows.promote import PromotionError
+    from envparity.flows.promote import history as read
 
     [loaded] = load_or_exit([spec])
     if stage not in loaded.stages:
@@ -150,9 +150,9 @@ def history(
 
 
 def _require_clean_drift(spec, env, target: str, stacks: Path) -> None:
-    from envparity.drift.checker import DriftSetupError, Options, check
-    from envparity.drift.findings import exit_code
-    from envparity.drift.report import print_human
+    from envparity.core.drift.findings import exit_code
+    from envparity.core.drift.report import print_human
+    from envparity.flows.drift_check import DriftSetupError, Options, check
 
     if target not in DRIFT_TARGETS:
         fail(f"unknown --drift-target {target!r}", f"use one of {', '.join(DRIFT_TARGETS)}")

@@ -23,9 +23,9 @@ def provenance(
 
     IMAGE is read from the local engine, else from its registry (last layer only, anonymously). Exit 0 when printed, 1 when the image is missing or has no record.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.build import BuildError, connect
-    from envparity.provenance import ImageMissing, ProvenanceError, parse, read_from_image
-    from envparity.registry import RegistryError, read_provenance
+    from envparity.adapters.docker_build import BuildError, connect
+    from envparity.adapters.registry import RegistryError, read_provenance
+    from envparity.core.provenance import ImageMissing, ProvenanceError, parse, read_from_image
 
     try:
         try:

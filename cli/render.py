@@ -26,9 +26,9 @@ def render(
     `[tool.envparity] specs-dir` names), whichever specs are given.
     Exit 0 when done (or, with --check, when everything is up to date), 1 otherwise.
     """
-    from envparity.render.artifacts import render as render_spec
-    from envparity.render.artifacts import stale, write
-    from envparity.render.dockerfile import RenderError
+    from envparity.core.render.artifacts import render as render_spec
+    from envparity.core.render.artifacts import stale, write
+    from envparity.core.render.dockerfile import RenderError
 
     rendered = []
     for spec in load_or_exit(_spec_files(specs)):
@@ -84,8 +84,8 @@ DEVCONTAINERS = Path(".devcontainer")
 
 def _editor_devcontainers(specs) -> dict[str, bytes]:
     """.devcontainer/<name>/devcontainer.json of each spec of the set with a local stage."""
-    from envparity.render.devcontainer import editor_path, render_editor_devcontainer
-    from envparity.resolve import resolve
+    from envparity.core.render.devcontainer import editor_path, render_editor_devcontainer
+    from envparity.core.resolve import resolve
 
     return {
         editor_path(spec.name): render_editor_devcontainer(resolve(spec, "local")).encode()
@@ -103,8 +103,8 @@ def _project_files(given, *, check: bool) -> list[Path]:
     ./.devcontainer/<name>/, each only when that folder exists: rendering from elsewhere
     must not create project folders as a side effect.
     """
-    from envparity.diagnostics import UserError
-    from envparity.render.files import stale_files, write_files
+    from envparity.core.diagnostics import UserError
+    from envparity.core.render.files import stale_files, write_files
 
     if not (STACKS.is_dir() or WORKFLOWS.is_dir() or DEVCONTAINERS.is_dir()):
         return []
@@ -113,11 +113,11 @@ def _project_files(given, *, check: bool) -> list[Path]:
         specs = _environment_set(root, given)
         changed: list[Path] = []
         if STACKS.is_dir():
-            from envparity.render.stack_config import render_stack_configs
+            from envparity.core.render.stack_config import render_stack_configs
 
             changed += render_stack_configs(specs, STACKS, check=check)
         if WORKFLOWS.is_dir():
-            from envparity.render.workflow import PATH, render_workflow
+            from envparity.core.render.workflow import PATH, render_workflow
 
             files = {PATH: render_workflow(specs, root)}
             written = stale_files(root, files) if check else write_files(root, files)
@@ -133,7 +133,7 @@ def _project_files(given, *, check: bool) -> list[Path]:
 
 def _environment_set(root: Path, given):
     """The specs of the set, reusing those already loaded from the command line."""
-    from envparity.project import environment_set
+    from envparity.core.project import environment_set
 
     loaded = {Path(spec.source).resolve(): spec for spec in given}
     paths = environment_set(root)

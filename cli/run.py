@@ -38,8 +38,8 @@ def run(
 
     Exit: the command's exit code; 1 when envparity cannot run it.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.build import BuildError, connect
-    from envparity.local_run import container_options
+    from envparity.adapters.docker_build import BuildError, connect
+    from envparity.flows.run import container_options
 
     if gpus is not None and gpus != "all" and not gpus.isdigit():
         fail(f"--gpus {gpus!r} is not `all` or a number", "use --gpus all or --gpus 1")
@@ -70,7 +70,7 @@ def _ensure_image(client, spec, env, base_image, wheelhouse) -> None:
     from docker.errors import ImageNotFound
     from envparity.cli.build import _build
 
-    from envparity.names import FINGERPRINT_LABEL
+    from envparity.core.names import FINGERPRINT_LABEL
 
     try:
         image = client.images.get(env.image_ref)

@@ -16,7 +16,7 @@ from envparity.cli.common import (
     resolve_or_exit,
 )
 
-from envparity.diagnostics import SpecError
+from envparity.core.diagnostics import SpecError
 
 SPECS = typer.Argument(..., help="Spec files, e.g. envspecs/*.yaml.", show_default=False)
 SPEC = typer.Argument(..., help="A spec file, e.g. envspecs/train.yaml.", show_default=False)
@@ -39,7 +39,7 @@ def validate(
     Problems are printed as `file:line:col: severity: path: message (hint: ...)`.
     Exit 0 when every spec is valid, 1 otherwise.
     """
-    from envparity.spec import check_unique_names, load_spec
+    from envparity.core.spec import check_unique_names, load_spec
 
     diagnostics, loaded = [], []
     for path in specs:
@@ -51,7 +51,7 @@ def validate(
         loaded.append(spec)
         diagnostics.extend(spec.warnings)
         if against:
-            from envparity.versioning import check_against
+            from envparity.core.versioning import check_against
 
             try:
                 diagnostics.extend(spec.locate(d) for d in check_against(spec, against))
@@ -100,7 +100,7 @@ def show(
 
 def schema() -> None:
     """Print the JSON Schema of the spec format (for editors: yaml-language-server, VS Code)."""
-    from envparity.schema import SCHEMA_FILE
+    from envparity.core.schema import SCHEMA_FILE
 
     sys.stdout.write(SCHEMA_FILE.read_text(encoding="utf-8"))
 
@@ -112,7 +112,7 @@ def parity(spec: Path = SPEC, json_out: bool = JSON) -> None:
     are the same in every stage by construction. Exit 2 when a stage differs in a way the
     format forbids (a promoted stage adding packages), else 0.
     """
-    from envparity.parity import parity as compute
+    from envparity.core.parity import parity as compute
 
     [loaded] = load_or_exit([spec])
     report = compute(loaded)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from envparity.names import GPU_PRODUCT_LABEL, GPU_RESOURCE, MANAGED_BY, PART_OF
+from envparity.core.names import GPU_PRODUCT_LABEL, GPU_RESOURCE, MANAGED_BY, PART_OF
 
 CHART = "nvidia-device-plugin"
 CHART_VERSION = "0.17.1"  # NVIDIA's k8s-device-plugin release v0.17.1

@@ -10,8 +10,8 @@ from envparity.components.cluster import assume_role_policy
 from envparity.components.pod_security import container_security_context, pod_security_context
 from envparity.components.workload import resources
 
-from envparity.model import ResolvedStage
-from envparity.names import DRIFT, aws_tags, k8s_labels, k8s_metadata
+from envparity.core.model import ResolvedStage
+from envparity.core.names import DRIFT, aws_tags, k8s_labels, k8s_metadata
 
 READ_VERBS = ["get", "list", "watch"]
 # What the Kubernetes collector reads in the environment's namespace, and (cluster-wide) nodes.

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from envparity.model import ResolvedStage
-from envparity.names import aws_tags
-from envparity.placement import ecr_repository_name
+from envparity.core.model import ResolvedStage
+from envparity.core.names import aws_tags
+from envparity.core.placement import ecr_repository_name
 
 # Keep the last 30 tagged images (a promoted digest stays referenced by its stage); drop
 # untagged layers after 14 days. Rule order matters to ECR: lower priority is applied first.

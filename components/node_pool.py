@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from envparity.model import ResolvedStage
-from envparity.names import aws_tags
-from envparity.placement import NodePoolPlan
+from envparity.core.model import ResolvedStage
+from envparity.core.names import aws_tags
+from envparity.core.placement import NodePoolPlan
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ breaks it. Pure data: no Pulumi import.
 
 from __future__ import annotations
 
-from envparity.render.dockerfile import USER_ID
+from envparity.core.render.dockerfile import USER_ID
 
 # The namespace labels of Pod Security admission: enforce, and warn/audit at the same level.
 NAMESPACE_LABELS = {

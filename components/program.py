@@ -19,11 +19,11 @@ from envparity.components.image_repository import ImageRepository, ImageReposito
 from envparity.components.node_pool import GpuNodePool, GpuNodePoolArgs
 from envparity.components.workload import Workload, WorkloadArgs
 
-from envparity.diagnostics import SpecError
-from envparity.model import ResolvedStage
-from envparity.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
-from envparity.placement import PlacementError, node_pool_plan
-from envparity.render import stack_config as sc
+from envparity.core.diagnostics import SpecError
+from envparity.core.model import ResolvedStage
+from envparity.core.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
+from envparity.core.placement import PlacementError, node_pool_plan
+from envparity.core.render import stack_config as sc
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def _config_value(config: pulumi.Config, key: str):
 
 def load(root: Path, spec: str, stage: str, settings: sc.StackSettings) -> Environment:
     """Load and resolve one spec the stack lists, with the image recorded for its fingerprint."""
-    from envparity.resolve import resolve
-    from envparity.spec import load_spec
+    from envparity.core.resolve import resolve
+    from envparity.core.spec import load_spec
 
     path = root / spec
     if not path.is_file():

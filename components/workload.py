@@ -18,14 +18,8 @@ from envparity.components.pod_security import (
     pod_security_context,
 )
 
-from envparity.model import ResolvedStage
-from envparity.names import (
-    GPU_RESOURCE,
-    identity_env,
-    k8s_labels,
-    k8s_metadata,
-    k8s_selector,
-)
+from envparity.core.model import ResolvedStage
+from envparity.core.names import GPU_RESOURCE, identity_env, k8s_labels, k8s_metadata, k8s_selector
 
 # Requests of a container whose spec sets no cpu/memory: the scheduler needs some, and a
 # memory limit equal to the request keeps one container from starving a node.

@@ -1,4 +1,4 @@
-"""Build envparity/knowledge/snapshot.json, the packaged snapshot, from the copies here.
+"""Build envparity/core/knowledge/snapshot.json, the packaged snapshot, from the copies here.
 
 The primary sources (download.pytorch.org, Docker Hub, EC2) are not reachable from the
 machines this release was made on. This script serves the copies in this folder on
@@ -15,8 +15,8 @@ import os
 from datetime import date
 from pathlib import Path
 
-from envparity.knowledge import PACKAGED
-from envparity.knowledge.refresh import Source, load_curated, snapshot, write
+from envparity.adapters.knowledge_refresh import Source, load_curated, snapshot, write
+from envparity.core.knowledge import PACKAGED
 from knowledge_sources.loopback import SimpleIndex, TagRegistry
 
 HERE = Path(__file__).resolve().parent

@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 
-from envparity.model import STAGES
-from envparity.render.stack_config import render_stack_configs
-from envparity.render.workflow import PATH as WORKFLOW
-from envparity.render.workflow import render_workflow
-from envparity.spec import load_specs
+from envparity.core.model import STAGES
+from envparity.core.render.stack_config import render_stack_configs
+from envparity.core.render.workflow import PATH as WORKFLOW
+from envparity.core.render.workflow import render_workflow
+from envparity.core.spec import load_specs
 from tests.conftest import ROOT
 from tests.render.test_golden import CASE_NAMES
 from tests.spec.test_cli import EXAMPLES

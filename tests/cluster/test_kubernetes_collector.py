@@ -8,8 +8,8 @@ import pytest
 import yaml
 from envparity.components.drift_job import CLUSTER_RULES, NAMESPACED_RULES, SERVICE_ACCOUNT
 
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.collectors import kubernetes as kube_collector
+from envparity.adapters.collectors import kubernetes as kube_collector
+from envparity.flows.drift_check import expected_node_pool
 from tests.cluster.conftest import KUBECONFIG, suffix
 from tests.drift.conftest import gpu_spec
 from tests.drift.kube_objects import add_deployment, add_node, api, drift_json

@@ -150,8 +150,8 @@ def names(resources) -> set[tuple[str, str]]:
 
 def test_preview_lists_what_envparity_plan_lists(deployed, tmp_path):
     """The real preview (Pulumi engine + provider) and the offline plan (mocks) agree."""
-    from envparity.plan import plan
-    from envparity.spec import load_spec
+    from envparity.adapters.pulumi_plan import plan
+    from envparity.core.spec import load_spec
 
     # The specs of the project `pulumi up` ran in: the environment set is its specs folder.
     work = deployed.work

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from envparity.diagnostics import Diagnostic, SpecError
-from envparity.spec import load_spec
+from envparity.core.diagnostics import Diagnostic, SpecError
+from envparity.core.spec import load_spec
 
 GPU_SPEC = """\
 envparity: 1
@@ -98,7 +98,7 @@ class Outcome:
 
 @pytest.fixture
 def load(tmp_path: Path):
-    """Write a spec to a file and load it through envparity.spec.load_spec."""
+    """Write a spec to a file and load it through envparity.core.spec.load_spec."""
 
     def _load(text: str) -> Outcome:
         path = tmp_path / "spec.yaml"

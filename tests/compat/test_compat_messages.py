@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import parse_spec
 from tests.spec.test_model_build import FULL, MINIMAL
 
 CASES = {

@@ -479,7 +479,7 @@ def test_hints_say_what_is_right(load):
 
 def test_default_os_follows_the_image_table(load):
     """A GPU spec without os gets the newest Ubuntu with a tag for its CUDA; CPU gets debian12."""
-    from envparity.spec import parse_spec
+    from envparity.core.spec import parse_spec
 
     assert parse_spec(edit(G, "os: ubuntu22.04\n", ""), "g.yaml").software.os == "ubuntu22.04"
     newer = edits(G, *cuda("12.6.3"), ("os: ubuntu22.04\n", ""), (TORCH, ""))
@@ -488,7 +488,7 @@ def test_default_os_follows_the_image_table(load):
 
 
 def test_bundled_examples_have_no_compat_problems(root):
-    from envparity.spec import load_spec
+    from envparity.core.spec import load_spec
 
     for path in sorted((root / "envspecs").glob("*.yaml")):
         assert load_spec(path).warnings == (), path

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from envparity import compat_tables as t
-from envparity.knowledge import PACKAGED, version_key
-from envparity.knowledge.refresh import CURATED as CURATED_FILE
+from envparity.adapters.knowledge_refresh import CURATED as CURATED_FILE
+from envparity.core.knowledge import PACKAGED, version_key
+from envparity.core.knowledge import tables as t
 
 SNAPSHOT = json.loads(PACKAGED.read_text(encoding="utf-8"))
 CURATED = json.loads(CURATED_FILE.read_text(encoding="utf-8"))
@@ -233,8 +233,8 @@ def test_lookups_by_name():
 def test_importing_the_lookups_reads_nothing_until_asked():
     probe = (
         "import sys\n"
-        "import envparity.compat_tables as t\n"
-        "from envparity import knowledge\n"
+        "import envparity.core.knowledge.tables as t\n"
+        "from envparity.core import knowledge\n"
         "before = knowledge._load.cache_info().currsize\n"
         "heavy = sorted({'yaml', 'jsonschema', 'boto3', 'urllib.request'} & set(sys.modules))\n"
         "t.min_driver_for_cuda('12.4.1'); t.min_driver_for_cuda('12.8.1')\n"

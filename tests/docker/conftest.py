@@ -27,7 +27,7 @@ SERVICES_HINT = "start the engine, registry and base image with `bash .ci/servic
 @pytest.fixture(scope="session")
 def docker_client():
     """The engine of DOCKER_HOST; without it the docker tests fail (they are not optional)."""
-    from envparity.build import BuildError, connect
+    from envparity.adapters.docker_build import BuildError, connect
 
     try:
         client = connect()
@@ -90,12 +90,12 @@ class Project:
         return self.root / "stacks"
 
     def loaded(self):
-        from envparity.spec import load_spec
+        from envparity.core.spec import load_spec
 
         return load_spec(self.spec)
 
     def resolved(self, stage: str):
-        from envparity.resolve import resolve
+        from envparity.core.resolve import resolve
 
         return resolve(self.loaded(), stage)
 
@@ -111,9 +111,9 @@ def make_project(
     registry: str = REGISTRY,
 ) -> Project:
     """Write a CPU spec, lock it from the wheelhouse only (no index), render its stack configs."""
-    from envparity.render.lockfile import compile_locks, write_locks
-    from envparity.render.stack_config import render_stack_configs
-    from envparity.spec import load_spec
+    from envparity.core.render.lockfile import compile_locks, write_locks
+    from envparity.core.render.stack_config import render_stack_configs
+    from envparity.core.spec import load_spec
 
     root.mkdir(parents=True, exist_ok=True)
     spec = root / f"{name}.yaml"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from envparity.build import context_wheels
-from envparity.render.artifacts import render_env
-from envparity.render.dockerfile import UV_IMAGE
-from envparity.render.lockfile import compile_locks, write_locks
-from envparity.spec import load_spec
+from envparity.adapters.docker_build import context_wheels
+from envparity.core.render.artifacts import render_env
+from envparity.core.render.dockerfile import UV_IMAGE
+from envparity.core.render.lockfile import compile_locks, write_locks
+from envparity.core.spec import load_spec
 from tests.docker.conftest import BASE_IMAGE
 
 pytestmark = pytest.mark.docker

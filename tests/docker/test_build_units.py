@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envparity.build import (
+from envparity.adapters.docker_build import (
     BuildError,
     Difference,
     Pin,
@@ -26,7 +26,7 @@ from envparity.build import (
     stage_pins,
     wheelhouse_files,
 )
-from envparity.image_probe import ImageContents, ProbeError, parse_probe_output
+from envparity.adapters.image_probe import ImageContents, ProbeError, parse_probe_output
 from tests.docker.conftest import run_cli
 
 LOCK = """\
@@ -188,7 +188,7 @@ def test_push_errors_say_denied_or_unreachable(message, start):
 
 def test_cli_startup_does_not_import_docker():
     code = (
-        "import sys, envparity.cli.main, envparity.build; "
+        "import sys, envparity.cli.main, envparity.adapters.docker_build; "
         "print(sorted(m for m in ('docker', 'pulumi', 'boto3', 'kubernetes') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from docker.errors import ImageNotFound
 
-from envparity.build import Difference, verify
-from envparity.render.artifacts import render_env
+from envparity.adapters.docker_build import Difference, verify
+from envparity.core.render.artifacts import render_env
 from tests.docker.conftest import BASE_IMAGE, run_cli
 
 pytestmark = pytest.mark.docker

@@ -15,13 +15,13 @@ from envparity.cli.main import app
 from typer.testing import CliRunner
 
 from envparity import __version__
-from envparity.drift.checker import expected_node_pool
-from envparity.plan import plan
-from envparity.project import environment_set
-from envparity.render.lockfile import compile_locks, write_locks
-from envparity.render.stack_config import read_stack_config, render_stack_configs
-from envparity.resolve import resolve
-from envparity.spec import load_spec, load_specs
+from envparity.adapters.pulumi_plan import plan
+from envparity.core.project import environment_set
+from envparity.core.render.lockfile import compile_locks, write_locks
+from envparity.core.render.stack_config import read_stack_config, render_stack_configs
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec, load_specs
+from envparity.flows.drift_check import expected_node_pool
 from tests.conftest import ROOT
 from tests.docker.conftest import BASE_IMAGE, CACHE_DIR, REGISTRY
 from tests.drift.fake_kube import FakeKube

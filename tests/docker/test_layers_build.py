@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from envparity.build import Difference, build, verify
-from envparity.render.artifacts import render_env
-from envparity.render.lockfile import SIZE_KEY
+from envparity.adapters.docker_build import Difference, build, verify
+from envparity.core.render.artifacts import render_env
+from envparity.core.render.lockfile import SIZE_KEY
 from tests.docker.conftest import BASE_IMAGE, run_cli
 from tests.docker.test_docker_build import build_args
 

@@ -9,9 +9,9 @@ import uuid
 import pytest
 import yaml
 
-from envparity import registry
-from envparity.render import stack_config as sc
-from envparity.render.stack_config import render_stack_configs
+from envparity.adapters import registry
+from envparity.core.render import stack_config as sc
+from envparity.core.render.stack_config import render_stack_configs
 from tests.docker.conftest import BASE_IMAGE, REGISTRY, run_cli
 
 pytestmark = pytest.mark.docker
@@ -217,7 +217,7 @@ def test_kubernetes_drift_names_the_package_from_the_pods_image(
 ):
     from kubernetes import client, config
 
-    from envparity.names import k8s_labels
+    from envparity.core.names import k8s_labels
     from tests.drift.fake_kube import FakeKube
 
     p = staged(project)

@@ -15,8 +15,8 @@ import yaml
 from envparity.cli.main import app
 from typer.testing import CliRunner
 
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
 
 
 def installed(name: str) -> str:

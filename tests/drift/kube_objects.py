@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from envparity.drift.checker import expected_node_pool
-from envparity.names import k8s_labels
+from envparity.core.names import k8s_labels
+from envparity.flows.drift_check import expected_node_pool
 
 
 def api(kubeconfig: str | None = None):

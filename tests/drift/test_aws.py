@@ -10,8 +10,8 @@ import boto3
 import pytest
 import yaml
 
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.collectors import aws as aws_collector
+from envparity.adapters.collectors import aws as aws_collector
+from envparity.flows.drift_check import expected_node_pool
 from tests.drift.conftest import aws_error_endpoint, gpu_spec
 
 pytestmark = pytest.mark.aws

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from envparity.drift import engine
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.collectors import aws as aws_collector
-from envparity.drift.engine import Expectations
-from envparity.drift.findings import exit_code
+from envparity.adapters.collectors import aws as aws_collector
+from envparity.core.drift import engine
+from envparity.core.drift.engine import Expectations
+from envparity.core.drift.findings import exit_code
+from envparity.flows.drift_check import expected_node_pool
 from tests.drift.conftest import aws_error_endpoint, gpu_spec
 from tests.drift.test_aws import CLUSTER, add_group, aws, push, run_json
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from envparity.cli import main as cli_main
 
-from envparity.drift import checker
+from envparity.flows import drift_check as checker
 from tests.drift.conftest import base_spec, gpu_spec
 from tests.drift.fake_kube import FakeKube
 

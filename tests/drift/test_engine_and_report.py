@@ -8,16 +8,16 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
-from envparity.drift import engine
-from envparity.drift.engine import Expectations, node_driver
-from envparity.drift.findings import WARNING, Check, Finding, Result, Unchecked, exit_code
-from envparity.drift.observed import (
+from envparity.core.drift import engine
+from envparity.core.drift.engine import Expectations, node_driver
+from envparity.core.drift.findings import WARNING, Check, Finding, Result, Unchecked, exit_code
+from envparity.core.drift.observed import (
     DeploymentFacts,
     KubernetesFacts,
     Observation,
     WorkloadContainer,
 )
-from envparity.drift.report import print_human, to_json, to_junit
+from envparity.core.drift.report import print_human, to_json, to_junit
 from tests.drift.conftest import gpu_spec
 
 DRIFT = Finding("kubernetes", "deployment a/b", "replicas", 2, 5, "scale back")
@@ -66,7 +66,7 @@ def test_missing_promoted_digest_is_a_warning(resolved):
             "envparity.io/stage": "production",
         },
     )
-    from envparity.drift.checker import expected_node_pool
+    from envparity.flows.drift_check import expected_node_pool
 
     out = engine.compare(
         "kubernetes",

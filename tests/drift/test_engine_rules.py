@@ -1,7 +1,7 @@
 """Every comparer of the drift engine on hand-built facts: each finding exact, hint included.
 
 The engine is pure (facts in, Result out), so these run in milliseconds; they are the
-tests bench/mutation.py runs against each mutant of envparity/drift/engine.py.
+tests bench/mutation.py runs against each mutant of envparity/core/drift/engine.py.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import dataclasses
 
 import pytest
 
-from envparity.drift import engine
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.engine import Expectations
-from envparity.drift.observed import (
+from envparity.core.drift import engine
+from envparity.core.drift.engine import Expectations
+from envparity.core.drift.observed import (
     AwsFacts,
     ContainerFacts,
     DeploymentFacts,
@@ -30,7 +29,8 @@ from envparity.drift.observed import (
     StateResource,
     WorkloadContainer,
 )
-from envparity.names import FINGERPRINT_LABEL, NAME_LABEL, VERSION_LABEL
+from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL, VERSION_LABEL
+from envparity.flows.drift_check import expected_node_pool
 
 SPEC = {
     "envparity": 1,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from envparity import compat_tables
-from envparity.drift import engine
-from envparity.drift.collectors import host
-from envparity.drift.engine import Expectations
+from envparity.adapters.collectors import host
+from envparity.core.drift import engine
+from envparity.core.drift.engine import Expectations
+from envparity.core.knowledge import tables as compat_tables
 from tests.drift.conftest import base_spec, fake_nvml, gpu_spec, installed
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from envparity import compat_tables
-from envparity.drift import engine
-from envparity.drift.collectors import host
+from envparity.adapters.collectors import host
+from envparity.core.drift import engine
+from envparity.core.knowledge import tables as compat_tables
 from tests.drift.conftest import fake_nvml, gpu_spec
 
 

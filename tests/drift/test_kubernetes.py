@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.collectors import kubernetes as kube_collector
-from envparity.names import k8s_labels
+from envparity.adapters.collectors import kubernetes as kube_collector
+from envparity.core.names import k8s_labels
+from envparity.flows.drift_check import expected_node_pool
 from tests.drift.conftest import gpu_spec
 from tests.drift.fake_kube import FakeKube
 from tests.drift.kube_objects import add_deployment, add_node, api, drift_json

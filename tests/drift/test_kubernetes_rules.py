@@ -3,8 +3,8 @@ passing between pages; each with its exact reason and exit code (fake API server
 
 from __future__ import annotations
 
-from envparity.drift.checker import expected_node_pool
-from envparity.drift.collectors import kubernetes as kube_collector
+from envparity.adapters.collectors import kubernetes as kube_collector
+from envparity.flows.drift_check import expected_node_pool
 from tests.drift.fake_kube import NOT_JSON
 from tests.drift.kube_objects import add_deployment, add_node, api
 from tests.drift.test_kubernetes import drift_json, fake, setup

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from envparity.build import Difference
-from envparity.drift import engine
-from envparity.drift.engine import Expectations
-from envparity.drift.observed import DockerFacts, ImageFacts, Observation
-from envparity.names import FINGERPRINT_LABEL, NAME_LABEL
-from envparity.provenance import (
+from envparity.adapters.docker_build import Difference
+from envparity.core.drift import engine
+from envparity.core.drift.engine import Expectations
+from envparity.core.drift.observed import DockerFacts, ImageFacts, Observation
+from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL
+from envparity.core.provenance import (
     GitState,
     Package,
     ProvenanceError,
@@ -20,8 +20,8 @@ from envparity.provenance import (
     read_from_layer,
     statement,
 )
-from envparity.render import stack_config as sc
-from envparity.reproducible import compare
+from envparity.core.render import stack_config as sc
+from envparity.flows.reproducible import compare
 from tests.drift.conftest import base_spec
 
 IDNA = Package("idna", "3.10", ("a" * 64,))
@@ -129,7 +129,7 @@ def test_reproducibility_lists_every_key_that_differs():
 def test_git_state_is_dirty_only_when_the_spec_or_its_locks_changed(tmp_path):
     import subprocess
 
-    from envparity.provenance import git_state
+    from envparity.core.provenance import git_state
 
     def git(*args):
         subprocess.run(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from envparity.plan import plan
+from envparity.adapters.pulumi_plan import plan
 from tests.conftest import ROOT
 from tests.drift.conftest import gpu_spec
 
@@ -37,7 +37,7 @@ def export(resources) -> dict:
 def planned(tmp_path_factory):
     import yaml
 
-    from envparity.spec import load_spec
+    from envparity.core.spec import load_spec
 
     root = tmp_path_factory.mktemp("pulumi")
     path = root / "demo.yaml"
@@ -196,7 +196,7 @@ def test_a_batch_commands_job_is_compared(cli, tmp_path):
     """No run.port: the plan has a Job, and its key inputs are compared with the state."""
     import yaml
 
-    from envparity.spec import load_spec
+    from envparity.core.spec import load_spec
 
     spec = gpu_spec()
     del spec["run"]["port"]

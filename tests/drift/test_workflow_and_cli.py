@@ -8,8 +8,8 @@ import re
 import yaml
 
 from envparity import __version__
-from envparity.render.workflow import SCHEDULE, render_workflow
-from envparity.spec import load_spec, load_specs
+from envparity.core.render.workflow import SCHEDULE, render_workflow
+from envparity.core.spec import load_spec, load_specs
 from tests.conftest import ROOT, assert_golden
 from tests.drift.conftest import base_spec, gpu_spec
 

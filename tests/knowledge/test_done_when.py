@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envparity import compat_tables as t
-from envparity.knowledge import version_key
-from envparity.render.dockerfile import choose_base
-from envparity.spec import load_spec, parse_spec
+from envparity.core.knowledge import tables as t
+from envparity.core.knowledge import version_key
+from envparity.core.render.dockerfile import choose_base
+from envparity.core.spec import load_spec, parse_spec
 
 HERE = Path(__file__).resolve().parent
 
@@ -94,7 +94,7 @@ def test_every_torch_build_validates_with_its_index_and_cuda(version, build, pyt
 
 
 def test_a_torch_pinned_to_an_index_without_that_build_is_rejected_naming_torch():
-    from envparity.diagnostics import SpecError
+    from envparity.core.diagnostics import SpecError
 
     for version in t.releases("torch"):
         builds = t.wheels("torch", version)
@@ -121,7 +121,7 @@ def test_cuda_1281_torch_271_cu128_python_3127_ubuntu2404_validates():
 
 def test_an_update_release_without_a_table3_row_takes_its_minors_floor():
     """12.3.2 is not in Table 3; it needs 12.3.1's 545.23.08 (never less than a listed update)."""
-    from envparity.diagnostics import SpecError
+    from envparity.core.diagnostics import SpecError
 
     base = gpu_spec("12.3.2", "ubuntu22.04", "3.11.9", [], cudnn='"9"', driver='"545.23.08"')
     assert parse_spec(base, "p.yaml").software.cuda == "12.3.2"
@@ -147,7 +147,7 @@ def test_a_cuda_newer_than_the_snapshot_is_a_warning_saying_how_to_refresh():
 )
 def test_sm70_on_cu128_follows_the_release(torch, ok):
     """FACTS: cu128 has no sm_70 in 2.7, keeps it in 2.8-2.10, drops it from 2.11."""
-    from envparity.diagnostics import SpecError
+    from envparity.core.diagnostics import SpecError
 
     text = gpu_spec("12.8.1", "ubuntu24.04", "3.12.7", [f"torch=={torch}"], gpus="[V100-16GB]")
     if ok:

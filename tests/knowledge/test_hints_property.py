@@ -12,8 +12,8 @@ import re
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from envparity.diagnostics import SpecError
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import parse_spec
 
 SETTINGS = settings(
     max_examples=150,

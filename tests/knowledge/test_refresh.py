@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from envparity.knowledge.refresh import (
+from envparity.adapters.knowledge_refresh import (
     Source,
     SourceError,
     load_curated,
@@ -274,7 +274,7 @@ def test_packaged_snapshot_is_what_the_generator_makes_of_the_copies(tmp_path):
 
     target = tmp_path / "snapshot.json"
     build_packaged.main(target)
-    packaged = ROOT / "envparity" / "knowledge" / "snapshot.json"
+    packaged = ROOT / "envparity" / "core" / "knowledge" / "snapshot.json"
     assert target.read_text() == packaged.read_text()
 
 
@@ -291,7 +291,7 @@ def test_a_broken_team_snapshot_is_one_line_not_a_traceback(tmp_path):
 
 def test_envparity_knowledge_names_a_snapshot_outright(tmp_path):
     named = tmp_path / "k.json"
-    named.write_text((ROOT / "envparity" / "knowledge" / "snapshot.json").read_text())
+    named.write_text((ROOT / "envparity" / "core" / "knowledge" / "snapshot.json").read_text())
     env = {**os.environ, "ENVPARITY_KNOWLEDGE": str(named)}
     done = subprocess.run(
         [*CLI, "knowledge", "show", "--json"], capture_output=True, text=True, env=env
@@ -325,6 +325,6 @@ def test_pypi_listing_gives_the_plain_wheels_as_build_pypi():
     ],
 )
 def test_tags_are_sorted_into_image_lists_by_their_form(tag, image):
-    from envparity.knowledge.refresh import image_of
+    from envparity.adapters.knowledge_refresh import image_of
 
     assert image_of(tag) == image

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from envparity.compat import cuda_runtime
-from envparity.diagnostics import SpecError
-from envparity.drift.engine import driver_floor
-from envparity.render.dockerfile import choose_base
-from envparity.resolve import resolve
-from envparity.spec import load_spec, parse_spec
+from envparity.core.compat import cuda_runtime
+from envparity.core.diagnostics import SpecError
+from envparity.core.drift.engine import driver_floor
+from envparity.core.render.dockerfile import choose_base
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBED = (ROOT / "envspecs" / "embed.yaml").read_text(encoding="utf-8")
@@ -74,8 +74,8 @@ def test_pods_must_fit_their_nodes():
 
 
 def test_build_verify_checks_the_cuda_runtime_the_wheel_brought():
-    from envparity.build import Difference, compare_cuda
-    from envparity.image_probe import ImageContents
+    from envparity.adapters.docker_build import Difference, compare_cuda
+    from envparity.adapters.image_probe import ImageContents
 
     env = resolve(load_spec(ROOT / "envspecs" / "embed.yaml"), "production")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from envparity.model import STAGES
-from envparity.plan import Plan, plan
-from envparity.spec import load_spec
+from envparity.adapters.pulumi_plan import Plan, plan
+from envparity.core.model import STAGES
+from envparity.core.spec import load_spec
 from tests.pulumi.plan_helpers import SPECS, copy_project
 
 

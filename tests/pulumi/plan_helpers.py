@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from envparity.model import STAGES
+from envparity.core.model import STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ("train", "serve", "features")

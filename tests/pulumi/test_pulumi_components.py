@@ -10,10 +10,10 @@ from envparity.components.image_repository import ImageRepository, ImageReposito
 from envparity.components.workload import Workload, WorkloadArgs
 from pulumi.runtime import settings
 
-from envparity.model import NodeRange
-from envparity.placement import PlacementError, node_pool_plan
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.core.model import NodeRange
+from envparity.core.placement import PlacementError, node_pool_plan
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
 from tests.pulumi.plan_helpers import ROOT
 
 

@@ -8,11 +8,11 @@ import re
 import pulumi_aws
 import pytest
 
-from envparity.compat_tables import instance_info
-from envparity.model import STAGES
-from envparity.plan import PlanError, plan
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.adapters.pulumi_plan import PlanError, plan
+from envparity.core.knowledge.tables import instance_info
+from envparity.core.model import STAGES
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
 from tests.pulumi.plan_helpers import ROOT, SPECS, copy_project, one
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from envparity.render import stack_config as sc
+from envparity.core.render import stack_config as sc
 from tests.pulumi.plan_helpers import ROOT
 
 # The types a Pulumi.yaml `config:` block can declare (Pulumi project file reference).
@@ -65,7 +65,7 @@ def test_no_stack_needs_a_key_it_does_not_set():
 
 def test_plan_and_render_modules_do_not_import_heavy_sdks():
     code = (
-        "import sys, envparity.cli.main, envparity.cli.plan, envparity.render.stack_config;"
+        "import sys, envparity.cli.main, envparity.cli.plan, envparity.core.render.stack_config;"
         "print(sorted(m for m in ('pulumi', 'pulumi_aws', 'pulumi_kubernetes', 'docker', 'boto3')"
         " if m in sys.modules))"
     )
@@ -86,7 +86,7 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from envparity.spec import load_specs
+    from envparity.core.spec import load_specs
     from tests.pulumi.plan_helpers import copy_project
 
     stacks = copy_project(tmp_path)

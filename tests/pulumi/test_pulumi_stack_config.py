@@ -7,10 +7,10 @@ import os
 import pytest
 import yaml
 
-from envparity.plan import plan
-from envparity.render import stack_config as sc
-from envparity.resolve import resolve
-from envparity.spec import load_specs
+from envparity.adapters.pulumi_plan import plan
+from envparity.core.render import stack_config as sc
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_specs
 from tests.conftest import assert_golden
 from tests.pulumi.plan_helpers import ROOT, copy_project, one
 

@@ -8,9 +8,9 @@ import pytest
 from envparity.cli.main import app
 from typer.testing import CliRunner
 
-from envparity.render.files import write_atomic
-from envparity.render.lockfile import compile_locks, write_locks
-from envparity.spec import load_spec
+from envparity.core.render.files import write_atomic
+from envparity.core.render.lockfile import compile_locks, write_locks
+from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 
 runner = CliRunner()

@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from envparity.render.devcontainer import (
+from envparity.core.render.devcontainer import (
     editor_path,
     render_devcontainer,
     render_editor_devcontainer,
 )
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
 from tests.conftest import ROOT
 
 SCHEMA = json.loads(

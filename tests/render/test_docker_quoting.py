@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from envparity.model import Run, frozen_map
-from envparity.render.dockerfile import baked_env, command, labels
-from envparity.spec import load_spec
+from envparity.core.model import Run, frozen_map
+from envparity.core.render.dockerfile import baked_env, command, labels
+from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 
 pytestmark = pytest.mark.docker

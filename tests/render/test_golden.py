@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from envparity.render.artifacts import render_env
-from envparity.render.lockfile import compile_locks, write_locks
-from envparity.spec import load_spec
+from envparity.core.render.artifacts import render_env
+from envparity.core.render.lockfile import compile_locks, write_locks
+from envparity.core.spec import load_spec
 from tests.conftest import SCRIPTS, UPDATE_GOLDEN, assert_golden
 from tests.render.conftest import CASES, GOLDEN
 

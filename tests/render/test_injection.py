@@ -14,12 +14,12 @@ from dataclasses import replace
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from envparity.model import Run, frozen_map
-from envparity.render.devcontainer import render_devcontainer
-from envparity.render.dockerfile import RenderError, render_dockerfile
-from envparity.render.lockfile import LockError, compile_locks
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.core.model import Run, frozen_map
+from envparity.core.render.devcontainer import render_devcontainer
+from envparity.core.render.dockerfile import RenderError, render_dockerfile
+from envparity.core.render.lockfile import LockError, compile_locks
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 
 HOSTILE = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from envparity.build import parse_lock
-from envparity.render.artifacts import render_env
-from envparity.render.layers import split
-from envparity.render.lockfile import SIZE_KEY, blocks, compile_locks, write_locks
-from envparity.spec import load_spec
+from envparity.adapters.docker_build import parse_lock
+from envparity.core.render.artifacts import render_env
+from envparity.core.render.layers import split
+from envparity.core.render.lockfile import SIZE_KEY, blocks, compile_locks, write_locks
+from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 from tests.render.test_golden import HADOLINT
 

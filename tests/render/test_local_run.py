@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envparity.local_run import WORKDIR, container_options
-from envparity.resolve import resolve
-from envparity.spec import load_spec
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
+from envparity.flows.run import WORKDIR, container_options
 from tests.conftest import ROOT
 
 

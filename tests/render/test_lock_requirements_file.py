@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from envparity.render.lockfile import LockError, compile_locks
-from envparity.spec import load_spec
+from envparity.core.render.lockfile import LockError, compile_locks
+from envparity.core.spec import load_spec
 from tests.render.test_lock import copy_case
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.spec import load_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import load_spec
 
 GPU_SPEC = """\
 envparity: 1

@@ -100,7 +100,7 @@ def test_show_human_and_unknown_stage(tmp_path):
 
 def test_schema_is_the_shipped_json_schema():
     result = run("schema")
-    shipped = ROOT / "envparity" / "schema" / "envspec.schema.json"
+    shipped = ROOT / "envparity" / "core" / "schema" / "envspec.schema.json"
     assert result.exit_code == 0
     assert result.stdout == shipped.read_text(encoding="utf-8")
     assert json.loads(result.stdout)["$schema"].endswith("2020-12/schema")

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.model import Run, Software, Stage
-from envparity.resolve import resolve, resolve_all
-from envparity.schema import fields_with_role, schema, stage_fields
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.model import Run, Software, Stage
+from envparity.core.resolve import resolve, resolve_all
+from envparity.core.schema import fields_with_role, schema, stage_fields
+from envparity.core.spec import parse_spec
 from tests.spec.conftest import CPU_SPEC, GPU_SPEC, edit
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from envparity.diagnostics import SpecError
-from envparity.peer_import import import_file
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.peer_import import import_file
+from envparity.core.spec import parse_spec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.spec import load_spec, load_specs, parse_spec
-from envparity.yamlsource import load_yaml
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import load_spec, load_specs, parse_spec
+from envparity.core.yamlsource import load_yaml
 
 
 def test_positions_of_keys_and_values():

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.diagnostics import Diagnostic, SpecError
-from envparity.fingerprint import fingerprint
-from envparity.model import NodeRange, Run, Software, Spec, Stage
-from envparity.spec import (
+from envparity.core.diagnostics import Diagnostic, SpecError
+from envparity.core.fingerprint import fingerprint
+from envparity.core.model import NodeRange, Run, Software, Spec, Stage
+from envparity.core.spec import (
     check_unique_names,
     load_spec,
     load_specs,

@@ -6,8 +6,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from envparity.diagnostics import SpecError
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import parse_spec
 from tests.spec.conftest import CPU_SPEC, GPU_SPEC
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,7 +128,7 @@ FRAGMENTS = [
     ).map("\n".join)
 )
 def test_requirements_file_gives_content_or_located_errors(text):
-    from envparity import requirements_file
+    from envparity.core import requirements_file
 
     content, problems = requirements_file.parse(text, "reqs.txt", ["numpy==1.26.4"])
     if content is None:

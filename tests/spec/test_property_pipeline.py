@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from envparity.diagnostics import SpecError, UserError
-from envparity.render.artifacts import render_env
-from envparity.render.workflow import render_workflow
-from envparity.resolve import resolve
-from envparity.schema import SCHEMA_FILE
-from envparity.spec import parse_spec
+from envparity.core.diagnostics import SpecError, UserError
+from envparity.core.render.artifacts import render_env
+from envparity.core.render.workflow import render_workflow
+from envparity.core.resolve import resolve
+from envparity.core.schema import SCHEMA_FILE
+from envparity.core.spec import parse_spec
 from tests.conftest import ROOT
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.render.dockerfile import render_dockerfile
-from envparity.spec import load_spec
+from envparity.core.diagnostics import SpecError
+from envparity.core.render.dockerfile import render_dockerfile
+from envparity.core.spec import load_spec
 from tests.spec.conftest import CPU_SPEC, GPU_SPEC, edit, problems, write
 
 HASH = "a" * 64
@@ -223,14 +223,14 @@ def test_compatibility_problem_of_a_file_pin_points_into_the_file(tmp_path):
 
 
 def test_newest_python_patches_are_what_the_pinned_uv_installs():
-    """The table in envparity/facts.py is uv's download list (the uv the Dockerfile pins)."""
+    """The table in envparity/core/facts.py is uv's download list (the uv the Dockerfile pins)."""
     import re
     import subprocess
 
     from uv import find_uv_bin
 
-    from envparity import facts
-    from envparity.render.dockerfile import UV_IMAGE
+    from envparity.core import facts
+    from envparity.core.render.dockerfile import UV_IMAGE
 
     uv = find_uv_bin()
     version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)

@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from envparity.diagnostics import SpecError
-from envparity.spec import load_spec
-from envparity.versioning import actual_bump, check_against
+from envparity.core.diagnostics import SpecError
+from envparity.core.spec import load_spec
+from envparity.core.versioning import actual_bump, check_against
 from tests.spec.conftest import GPU_SPEC, edit
 
 

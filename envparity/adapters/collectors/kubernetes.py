@@ -1,0 +1,283 @@
+"""The Kubernetes collector: Deployments of the env and stage, and the nodes that can run them.
+
+Endpoint and credentials come from KUBECONFIG / the current context (or the stage's
+`cluster` context), read by the official `kubernetes` client. Lists are paged with
+`limit`/`continue`, and the two lists run concurrently.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from envparity.adapters.collectors.retry import GaveUp, with_retries
+from envparity.core.drift.expectations import ExpectedNodePool
+from envparity.core.drift.findings import Unchecked
+from envparity.core.drift.observed import (
+    DeploymentFacts,
+    KubernetesFacts,
+    NodeFacts,
+    Observation,
+    WorkloadContainer,
+)
+from envparity.core.drift.rules.kubernetes import GFD_PRODUCT
+from envparity.core.model import ResolvedStage
+from envparity.core.names import GPU_RESOURCE, k8s_selector_text
+from envparity.core.provenance import Provenance, ProvenanceError, parse
+
+TARGET = "kubernetes"
+FORBIDDEN = "the API server denied the list:"
+
+
+def deployment_selector(env: ResolvedStage) -> str:
+    return k8s_selector_text(env)
+
+
+def node_selector(env: ResolvedStage, pool: ExpectedNodePool | None) -> str:
+    """The node pool's own labels when the stage has one, else any node GFD labelled as GPU."""
+    if pool is not None:
+        return ",".join(f"{k}={v}" for k, v in sorted(pool.labels.items()))
+    return GFD_PRODUCT
+
+
+def collect(
+    env: ResolvedStage,
+    pool: ExpectedNodePool | None = None,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    timeout: float = 10.0,
+    page_size: int = 500,
+) -> Observation:
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    try:
+        _load_config(config, configuration, kubeconfig, context or env.cluster)
+    except (ConfigException, OSError) as exc:
+        return Observation(
+            None,
+            (
+                Unchecked(
+                    TARGET,
+                    "kubeconfig",
+                    f"cannot use the kubeconfig: {exc}",
+                    "set KUBECONFIG or `cluster:` to a context that exists "
+                    "(kubectl config get-contexts)",
+                ),
+            ),
+        )
+    configuration.retries = False  # retries are ours: bounded, with backoff, under a deadline
+    api = client.ApiClient(configuration)
+    deadline = time.monotonic() + timeout
+    core = client.CoreV1Api(api)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool_:
+            deployments = pool_.submit(
+                _list_workloads, client, api, env, page_size, timeout, deadline
+            )
+            nodes = (
+                pool_.submit(
+                    _list_all,
+                    core.list_node,
+                    node_selector(env, pool),
+                    page_size,
+                    timeout,
+                    deadline,
+                )
+                if env.needs_gpu
+                else None
+            )
+            dep_items, dep_gap = deployments.result()
+            node_items, node_gap = nodes.result() if nodes else ([], None)
+    finally:
+        api.close()
+    gaps = tuple(
+        Unchecked(TARGET, what, gap, _hint(gap))
+        for what, gap in (("deployments", dep_gap), ("nodes", node_gap))
+        if gap
+    )
+    kind = WORKLOAD_LISTS[env.kind][0]
+    deployments = None if dep_gap else tuple(_deployment(d, kind) for d in dep_items)
+    facts = KubernetesFacts(
+        deployments=_with_provenance(deployments, deadline) if deployments else deployments,
+        nodes=None if node_gap else tuple(_node(n) for n in node_items),
+    )
+    return Observation(facts, gaps)
+
+
+def _with_provenance(
+    deployments: tuple[DeploymentFacts, ...], deadline: float
+) -> tuple[DeploymentFacts, ...]:
+    """Each container with the provenance record of its image, where the registry serves it
+    anonymously before the deadline; otherwise the fingerprint annotation stands alone."""
+    images = sorted({c.image for d in deployments for c in d.containers if "/" in c.image})
+    if not images:
+        return deployments
+    with ThreadPoolExecutor(max_workers=min(8, len(images))) as workers:
+        found = dict(
+            zip(images, workers.map(lambda i: _provenance(i, deadline), images), strict=True)
+        )
+    return tuple(
+        replace(
+            d,
+            containers=tuple(replace(c, provenance=found.get(c.image)) for c in d.containers),
+        )
+        for d in deployments
+    )
+
+
+def _provenance(image: str, deadline: float) -> Provenance | None:
+    from envparity.adapters import registry
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    try:
+        record = registry.read_provenance(image, timeout=left)
+        return parse(record, image) if record is not None else None
+    except (registry.RegistryError, ProvenanceError, OSError, ValueError, KeyError, TypeError):
+        return None  # not readable from here (private registry, no record): not a finding
+
+
+def _load_config(config, configuration, kubeconfig: str | None, context: str | None) -> None:
+    """The kubeconfig (KUBECONFIG or ~/.kube/config); inside a pod without one (the DriftJob),
+    the pod's service account, as `kubectl` does."""
+    # The client reads KUBECONFIG once, at import; read it now so the current value counts.
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
+    default = str(Path("~/.kube/config").expanduser())
+    in_pod = "KUBERNETES_SERVICE_HOST" in os.environ
+    if kubeconfig is None and in_pod and not Path(default).exists():
+        config.load_incluster_config(client_configuration=configuration)
+        return
+    config.load_kube_config(
+        config_file=kubeconfig or default, context=context, client_configuration=configuration
+    )
+
+
+def _hint(reason: str) -> str:
+    if "403" in reason or "401" in reason:
+        return "grant the drift checker read access (get/list deployments and nodes)"
+    return "check that the cluster is reachable from here (kubectl get nodes) and retry"
+
+
+def _retryable(exc: Exception) -> str | None:
+    from kubernetes.client.rest import ApiException
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(exc, ApiException):
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            return f"the API server answered {exc.status} {exc.reason}"
+        return None
+    if isinstance(exc, (HTTPError, OSError)):
+        return f"cannot reach the API server: {type(exc).__name__}"
+    return None
+
+
+# The object each workload kind is deployed as (components/workload.py): kind, API, lists.
+WORKLOAD_LISTS = {
+    "service": (
+        "Deployment",
+        "AppsV1Api",
+        "list_deployment_for_all_namespaces",
+        "list_namespaced_deployment",
+    ),
+    "job": ("Job", "BatchV1Api", "list_job_for_all_namespaces", "list_namespaced_job"),
+    "cronjob": (
+        "CronJob",
+        "BatchV1Api",
+        "list_cron_job_for_all_namespaces",
+        "list_namespaced_cron_job",
+    ),
+}
+
+
+def _list_workloads(
+    client, api, env: ResolvedStage, page_size: int, timeout: float, deadline: float
+):
+    """The Deployments, Jobs or CronJobs (by the env's kind) across all namespaces; when that
+    is forbidden (the DriftJob's Role is namespaced), in the env's namespace (its name)."""
+    _, group, everywhere, namespaced = WORKLOAD_LISTS[env.kind]
+    calls = getattr(client, group)(api)
+    selector = deployment_selector(env)
+    items, gap = _list_all(getattr(calls, everywhere), selector, page_size, timeout, deadline)
+    if gap and gap.startswith(FORBIDDEN):
+        in_namespace = functools.partial(getattr(calls, namespaced), env.name)
+        items, gap = _list_all(in_namespace, selector, page_size, timeout, deadline)
+    return items, gap
+
+
+def _list_all(
+    list_call: Callable, selector: str, page_size: int, timeout: float, deadline: float
+) -> tuple[list[dict], str | None]:
+    """Every item of a paged list, or (what was read, why the rest could not be)."""
+    from kubernetes.client.rest import ApiException
+
+    items: list[dict] = []
+    token: str | None = None
+    while True:
+
+        def page(token=token):
+            left = max(0.1, deadline - time.monotonic())
+            response = list_call(
+                label_selector=selector,
+                limit=page_size,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=(min(3.0, left), min(timeout, left)),
+            )
+            return json.loads(response.data)
+
+        try:
+            body = with_retries(page, retryable=_retryable, deadline=deadline)
+        except GaveUp as exc:
+            return items, f"{exc.reason}; read {len(items)} object(s) before that"
+        except ApiException as exc:
+            refused = FORBIDDEN if exc.status == 403 else "the API server refused the list:"
+            return items, f"{refused} {exc.status} {exc.reason}"
+        except ValueError as exc:
+            return items, f"the API server sent something that is not JSON: {exc}"
+        items.extend(body.get("items") or ())
+        token = (body.get("metadata") or {}).get("continue")
+        if not token:
+            return items, None
+        if time.monotonic() > deadline:
+            return items, f"timed out after reading {len(items)} object(s)"
+
+
+def _deployment(item: dict, kind: str = "Deployment") -> DeploymentFacts:
+    """A Deployment, Job or CronJob: its pod template and replicas (a Job's parallelism)."""
+    meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+    if "jobTemplate" in spec:
+        spec = (spec["jobTemplate"] or {}).get("spec") or {}
+    pod = ((spec.get("template") or {}).get("spec")) or {}
+    containers = tuple(
+        WorkloadContainer(
+            c.get("name", ""),
+            c.get("image", ""),
+            ((c.get("resources") or {}).get("limits") or {}).get(GPU_RESOURCE),
+        )
+        for c in pod.get("containers") or ()
+    )
+    return DeploymentFacts(
+        meta.get("namespace", ""),
+        meta.get("name", ""),
+        meta.get("labels") or {},
+        meta.get("annotations") or {},
+        spec["replicas"] if "replicas" in spec else spec.get("parallelism"),
+        containers,
+        pod.get("nodeSelector") or {},
+        kind,  # list items carry no `kind`: the list call says it
+    )
+
+
+def _node(item: dict) -> NodeFacts:
+    meta = item.get("metadata") or {}
+    return NodeFacts(meta.get("name", ""), meta.get("labels") or {})

@@ -1,0 +1,61 @@
+"""Resolution: the software environment with one stage's infrastructure applied."""
+
+from __future__ import annotations
+
+from envparity.core import compat
+from envparity.core.diagnostics import Diagnostic, SpecError
+from envparity.core.knowledge import tables as compat_tables
+from envparity.core.model import ResolvedStage, Spec, frozen_map
+
+
+def resolve(spec: Spec, stage: str) -> ResolvedStage:
+    """The resolved stage `stage` of `spec`; a stage the spec does not declare is an error."""
+    if stage not in spec.stages:
+        declared = ", ".join(spec.stages) or "none"
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"{spec.name} has no stage '{stage}' (declared: {declared})",
+                    ("stages",),
+                    f"add stages.{stage} to the spec, or pick a declared stage",
+                    file=spec.source,
+                )
+            ]
+        )
+    own = spec.stages[stage]
+    run = spec.run
+    instance = compat_tables.instance_info(own.instance_type) if own.instance_type else None
+    runtime = compat.cuda_runtime(spec.software)
+    return ResolvedStage(
+        name=spec.name,
+        version=spec.version,
+        stage=stage,
+        fingerprint=spec.fingerprint,
+        description=spec.description,
+        software=spec.software,
+        cuda_runtime=runtime.version if runtime else None,
+        cuda_from=runtime.origin if runtime else None,
+        command=run.command,
+        port=run.port,
+        replicas=1 if own.replicas is None else own.replicas,
+        gpus_per_replica=run.gpus if own.gpus is None else own.gpus,
+        cpu=own.cpu or run.cpu,
+        memory=own.memory or run.memory,
+        health_path=run.health_path,
+        backoff_limit=run.backoff_limit,
+        schedule=own.schedule,
+        instance_type=own.instance_type,
+        instance_gpu=instance.gpu if instance else None,
+        instance_gpu_count=instance.gpu_count if instance else 0,
+        nodes=own.nodes,
+        region=own.region,
+        cluster=own.cluster,
+        registry=own.registry,
+        runtime_env=frozen_map(own.env),
+        secrets=own.secrets,
+        extra_python_packages=own.extra_python_packages,
+    )
+
+
+def resolve_all(spec: Spec) -> dict[str, ResolvedStage]:
+    return {stage: resolve(spec, stage) for stage in spec.stages}
