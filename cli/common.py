@@ -12,7 +12,8 @@ import typer
 
 from envparity.core.diagnostics import Diagnostic, SpecError
 
-# Exit codes (DESIGN.md): 0 ok, 1 invalid input or usage, 2 differences found, 3 could not check.
+# Exit codes (docs/architecture.md, "Exit codes"): 0 ok, 1 invalid input or usage,
+# 2 differences found, 3 could not check.
 OK, INVALID, DIFFERENT, UNCHECKED = 0, 1, 2, 3
 
 

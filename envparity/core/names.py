@@ -1,4 +1,4 @@
-"""The names every created object carries (DESIGN.md, "Names on what it creates").
+"""The names every created object carries (docs/architecture.md, "Names on what it creates").
 
 Images, stacks and the drift checker all use these, so they are written in one place.
 """
