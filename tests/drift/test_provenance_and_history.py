@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from envparity.adapters.docker_build import Difference
+from envparity.core import ledger
 from envparity.core.drift import engine
 from envparity.core.drift.engine import Expectations
 from envparity.core.drift.observed import DockerFacts, ImageFacts, Observation
@@ -20,7 +21,6 @@ from envparity.core.provenance import (
     read_from_layer,
     statement,
 )
-from envparity.core.render import stack_config as sc
 from envparity.flows.reproducible import compare
 from tests.drift.conftest import base_spec
 
@@ -102,20 +102,22 @@ def test_docker_drift_names_each_field_the_image_was_not_built_with(resolved):
 
 def test_history_keeps_the_newest_records_per_environment():
     config: dict = {}
-    other = sc.ImageRef("r/other", "1", "sha256:" + "f" * 64)
-    sc.remember(config, sc.HistoryEntry(other, "2026-01-01T00:00:00Z", "-", "build"))
-    for i in range(sc.HISTORY_LIMIT + 3):
-        ref = sc.ImageRef("r/demo", "1", f"sha256:{i:064x}")
-        sc.remember(config, sc.HistoryEntry(ref, f"2026-01-02T00:00:{i:02d}Z", "-", "build"))
-    entries = sc.history(config, "demo")
-    assert len(entries) == sc.HISTORY_LIMIT
-    assert entries[0].image.digest == f"sha256:{sc.HISTORY_LIMIT + 2:064x}"  # newest first
-    assert [e.image.name for e in sc.history(config, "other")] == ["other"]
+    other = ledger.ImageRef("r/other", "1", "sha256:" + "f" * 64)
+    ledger.remember(config, ledger.HistoryEntry(other, "2026-01-01T00:00:00Z", "-", "build"))
+    for i in range(ledger.HISTORY_LIMIT + 3):
+        ref = ledger.ImageRef("r/demo", "1", f"sha256:{i:064x}")
+        ledger.remember(
+            config, ledger.HistoryEntry(ref, f"2026-01-02T00:00:{i:02d}Z", "-", "build")
+        )
+    entries = ledger.history(config, "demo")
+    assert len(entries) == ledger.HISTORY_LIMIT
+    assert entries[0].image.digest == f"sha256:{ledger.HISTORY_LIMIT + 2:064x}"  # newest first
+    assert [e.image.name for e in ledger.history(config, "other")] == ["other"]
 
 
 def test_a_malformed_history_entry_is_a_stack_config_error():
-    with pytest.raises(sc.StackConfigError, match="imageHistory"):
-        sc.history({sc.HISTORY: ["r/demo:1@sha256:" + "0" * 64 + " yesterday"]}, "demo")
+    with pytest.raises(ledger.StackConfigError, match="imageHistory"):
+        ledger.history({ledger.HISTORY: ["r/demo:1@sha256:" + "0" * 64 + " yesterday"]}, "demo")
 
 
 def test_reproducibility_lists_every_key_that_differs():
