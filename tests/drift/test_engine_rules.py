@@ -856,6 +856,7 @@ def test_one_table_of_targets_feeds_the_flow_the_cli_promotion_and_the_workflow(
 
     assert tuple(drift_check.COLLECTORS) == targets.NAMES == offered
     assert {f for t in targets.TARGETS for f in t.expects} == set(drift_check.EXPECTED)
+    assert all(callable(t.comparer()) for t in targets.TARGETS)
     assert targets.PROMOTION_GATES == ("host", "docker", "kubernetes", "aws")
     assert targets.SCHEDULED == ("aws", "kubernetes")
     assert workflow.SCHEDULED is targets.SCHEDULED

@@ -39,5 +39,5 @@ def compare(
     """Compare what a collector observed with the stage; facts None means nothing was seen."""
     out = Outcome(target)
     if observation.facts is not None:
-        BY_NAME[target].compare(out, env, observation.facts, expectations or Expectations())
+        BY_NAME[target].comparer()(out, env, observation.facts, expectations or Expectations())
     return out.result(env, observation)

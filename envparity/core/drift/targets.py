@@ -3,26 +3,25 @@
 Each target names its comparer (the rules in `envparity/core/drift/rules/`) and what the
 project expects of it beyond the spec. Its collector talks to the outside world, so it is
 looked up by name in `envparity.flows.drift_check` (the core imports no adapter:
-docs/architecture.md).
+docs/architecture.md). Comparers are named as `module:function` and imported when first
+used: every command's `--help` reads this table, and the rules would slow their start.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envparity.core.diagnostics import UserError
-from envparity.core.drift.expectations import Expectations
-from envparity.core.drift.outcome import Outcome
-from envparity.core.drift.rules.aws import compare_aws
-from envparity.core.drift.rules.docker import compare_docker
-from envparity.core.drift.rules.host import compare_host
-from envparity.core.drift.rules.kubernetes import compare_kubernetes
-from envparity.core.drift.rules.pulumi import compare_pulumi
-from envparity.core.model import ResolvedStage
 
-Comparer = Callable[[Outcome, ResolvedStage, Any, Expectations], None]
+if TYPE_CHECKING:
+    from envparity.core.drift.expectations import Expectations
+    from envparity.core.drift.outcome import Outcome
+    from envparity.core.model import ResolvedStage
+
+    Comparer = Callable[[Outcome, ResolvedStage, Any, Expectations], None]
 
 
 class DriftSetupError(UserError):
@@ -34,19 +33,35 @@ class Target:
     """One thing `envparity drift --target` can check."""
 
     name: str
-    compare: Comparer
+    rules: str  # its comparer, `module:function`
     # The Expectations fields the flow derives for it: lock, promoted_digest, node_pool.
     expects: tuple[str, ...] = ()
     scheduled: bool = False  # the generated CI workflow checks it (a pip extra of its name)
     gates_promotion: bool = True  # `promote --require-clean-drift` may check it (no --state)
 
+    def comparer(self) -> Comparer:
+        module, _, function = self.rules.partition(":")
+        return getattr(importlib.import_module(module), function)
 
+
+RULES = "envparity.core.drift.rules"
 TARGETS = (
-    Target("host", compare_host, expects=("lock",)),
-    Target("docker", compare_docker),
-    Target("kubernetes", compare_kubernetes, ("promoted_digest", "node_pool"), scheduled=True),
-    Target("aws", compare_aws, ("promoted_digest", "node_pool"), scheduled=True),
-    Target("pulumi", compare_pulumi, gates_promotion=False),  # needs an exported state file
+    Target("host", f"{RULES}.host:compare_host", expects=("lock",)),
+    Target("docker", f"{RULES}.docker:compare_docker"),
+    Target(
+        "kubernetes",
+        f"{RULES}.kubernetes:compare_kubernetes",
+        expects=("promoted_digest", "node_pool"),
+        scheduled=True,
+    ),
+    Target(
+        "aws",
+        f"{RULES}.aws:compare_aws",
+        expects=("promoted_digest", "node_pool"),
+        scheduled=True,
+    ),
+    # pulumi needs a state file the user exported (--state), so promotion cannot check it
+    Target("pulumi", f"{RULES}.pulumi:compare_pulumi", gates_promotion=False),
 )
 BY_NAME: Mapping[str, Target] = {t.name: t for t in TARGETS}
 NAMES = tuple(BY_NAME)
