@@ -120,6 +120,22 @@ def test_a_malformed_history_entry_is_a_stack_config_error():
         ledger.history({ledger.HISTORY: ["r/demo:1@sha256:" + "0" * 64 + " yesterday"]}, "demo")
 
 
+def test_the_recorded_image_is_looked_up_once_for_promotion_and_for_drift(resolved, tmp_path):
+    _, env = resolved(base_spec(), "local")
+    with pytest.raises(ledger.StackConfigError, match="does not exist"):
+        ledger.recorded(tmp_path, env)  # promotion records beside it: the stack must exist
+    assert ledger.recorded(tmp_path, env, strict=False) is None  # drift: nothing recorded
+    mine = ledger.ImageRef(f"reg.example/{env.name}", env.image_tag, "sha256:" + "1" * 64)
+    other = ledger.ImageRef(f"reg.example/{env.name}", "0.1-000000000000", "sha256:" + "2" * 64)
+    path = ledger.stack_config_path(tmp_path, env.stage)
+    path.write_text(ledger.dump(env.stage, {ledger.IMAGES: [str(other), str(mine)]}))
+    assert ledger.recorded(tmp_path, env) == ledger.recorded(tmp_path, env, strict=False) == mine
+    path.write_text(ledger.dump(env.stage, {ledger.IMAGES: ["not an image", str(mine)]}))
+    assert ledger.recorded(tmp_path, env, strict=False) == mine
+    with pytest.raises(ledger.StackConfigError, match="is not `repository:tag@sha256"):
+        ledger.recorded(tmp_path, env)
+
+
 def test_reproducibility_lists_every_key_that_differs():
     assert compare({"a": "1", "b": "2"}, {"a": "1", "b": "2"}, "file") == []
     assert compare({"a": "1", "b": "2"}, {"a": "1", "c": "3"}, "file") == [
