@@ -64,7 +64,7 @@ def build(
             f"set stages.{stage}.registry in the spec, e.g. 127.0.0.1:5000",
         )
     if push:
-        from envparity.core.render.stack_config import stack_config_path
+        from envparity.core.ledger import stack_config_path
 
         config = stack_config_path(stacks, stage)
         if not config.exists():  # checked first: a push that cannot be recorded deploys nothing
@@ -126,8 +126,8 @@ def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -
     _stamp(client, spec, env, files, built.image_id, base_image, tags)
     sys.stdout.write(f"{env.image_ref}\n")
     if push:
+        from envparity.core.ledger import StackConfigError, record_image
         from envparity.core.provenance import spec_commit
-        from envparity.core.render.stack_config import StackConfigError, record_image
 
         if err.is_terminal:
             with err.status(f"pushing {env.image_ref}"):

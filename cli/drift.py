@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from envparity.cli.common import INVALID, console, fail, load_or_exit, print_json, resolve_or_exit
+from envparity.cli.common import console, fail, load_or_exit, print_json
 
-TARGETS = ("host", "docker", "kubernetes", "aws", "pulumi")
+from envparity.core.drift.targets import NAMES
 
 
 def drift(
@@ -16,7 +16,7 @@ def drift(
     ),
     stage: str = typer.Option(..., "--stage", "-s", help="The stage to check.", show_default=False),
     target: str = typer.Option(
-        ..., "--target", "-t", show_default=False, help=f"What to check: {', '.join(TARGETS)}."
+        ..., "--target", "-t", show_default=False, help=f"What to check: {', '.join(NAMES)}."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON (format in docs/drift.md)."),
     junit: Path = typer.Option(
@@ -46,26 +46,14 @@ def drift(
     """
     from envparity.core.drift.findings import exit_code
     from envparity.core.drift.report import print_human, to_json, to_junit
+    from envparity.core.drift.targets import target as named
     from envparity.core.render.files import write_atomic
-    from envparity.flows.drift_check import DriftSetupError, Options, check
+    from envparity.flows.drift_check import Options, check_all
 
-    if target not in TARGETS:
-        fail(f"unknown target {target!r}", f"use one of {', '.join(TARGETS)}", INVALID)
+    named(target)  # an unknown target is reported before any spec is read
     if state is not None and not state.is_file():
         fail(f"--state {state}: no such file", f"pulumi stack export --stack {stage} > {state}")
-    loaded = load_or_exit(specs)
-    results = []
-    for spec in loaded:
-        if stage not in spec.stages:
-            fail(
-                f"{spec.source}: no stage {stage!r}",
-                f"use one of {', '.join(spec.stages) or '(none declared)'}",
-            )
-        env = resolve_or_exit(spec, stage)
-        try:
-            results.append(check(spec, env, target, Options(stacks, state, timeout)))
-        except DriftSetupError as exc:
-            fail(exc.message, exc.hint)
+    results = check_all(load_or_exit(specs), stage, target, Options(stacks, state, timeout))
     if junit is not None:
         try:
             write_atomic(junit, to_junit(results))

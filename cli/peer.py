@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
-from envparity.cli.common import INVALID, fail, print_diagnostics, print_json
-
-from envparity.core.diagnostics import SpecError
+from envparity.cli.common import INVALID, print_diagnostics, print_json
 
 
 def import_spec(
@@ -34,48 +31,20 @@ def import_spec(
     spec validates, 1 when it does not (its problems are printed on stderr) or the file
     cannot be read.
     """
-    from envparity.core.peer_import import PeerFileError, import_file
-    from envparity.core.spec import parse_spec
+    from envparity.flows.peer import draft_spec
 
-    try:
-        draft = import_file(path)
-    except PeerFileError as exc:
-        fail(exc.message, exc.hint)
-    # python_requirements is relative to the folder the spec will be in: the output's, else
-    # the peer file's (print it, save it beside the peer file).
-    folder = output.parent if output else path.parent
-    if "python_requirements" in draft.fields:
-        peer_relative = path.parent / draft.fields["python_requirements"]
-        draft.fields["python_requirements"] = os.path.relpath(peer_relative, folder)
-    text = draft.to_yaml()
-    shown = str(output) if output else str(folder / f"{draft.fields['name']}.envspec.yaml")
-    problems = []
-    try:
-        spec = parse_spec(text, shown, read=_beside(folder))
-        problems = list(spec.warnings)
-    except SpecError as exc:
-        problems = exc.diagnostics
-    valid = not any(d.severity == "error" for d in problems)
+    draft = draft_spec(path, output)
     if json_out:
-        print_json({"spec": text, "valid": valid, "problems": [d.to_json() for d in problems]})
+        problems = [d.to_json() for d in draft.problems]
+        print_json({"spec": draft.text, "valid": draft.valid, "problems": problems})
     elif output:
         from envparity.core.render.files import write_atomic
 
-        write_atomic(output, text.encode())
+        write_atomic(output, draft.text.encode())
         sys.stdout.write(f"wrote {output}\n")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(draft.text)
     if not json_out:
-        print_diagnostics(problems)
-    if not valid:
+        print_diagnostics(draft.problems)
+    if not draft.valid:
         raise typer.Exit(INVALID)
-
-
-def _beside(folder: Path):
-    def read(relative: str) -> str | None:
-        try:
-            return (folder / relative).read_text(encoding="utf-8")
-        except OSError:
-            return None
-
-    return read

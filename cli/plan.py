@@ -59,13 +59,7 @@ def plan(
         fail(
             f"plan needs the Pulumi SDK ({exc.name} is missing)", "pip install 'envparity[pulumi]'"
         )
-    from envparity.core.diagnostics import UserError
-
-    loaded = load_or_exit(specs)
-    try:
-        result = run_plan(loaded, stage, stacks)
-    except UserError as exc:  # PlanError, StackConfigError
-        fail(exc.message, exc.hint)
+    result = run_plan(load_or_exit(specs), stage, stacks)
     sys.stderr.writelines(f"warning: {w}\n" for w in result.warnings)
     if json_out:
         print_json(result.to_json())

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from envparity.cli.common import console, fail, load_or_exit, print_json, resolve_or_exit
+from envparity.cli.common import console, load_or_exit, print_json
+
+from envparity.core.drift.targets import PROMOTION_GATES
 
 SPEC = typer.Argument(..., help="A spec file, e.g. envspecs/train.yaml.", show_default=False)
 STACKS = typer.Option(
     Path("stacks"), "--stacks", metavar="DIR", help="Where the stack configs are."
 )
-DRIFT_TARGETS = ("host", "docker", "kubernetes", "aws")
 
 
 def promote(
@@ -28,7 +29,7 @@ def promote(
     drift_target: str = typer.Option(
         "kubernetes",
         "--drift-target",
-        help=f"What --require-clean-drift checks: {', '.join(DRIFT_TARGETS)}.",
+        help=f"What --require-clean-drift checks: {', '.join(PROMOTION_GATES)}.",
     ),
     stacks: Path = STACKS,
     json_out: bool = typer.Option(False, "--json", help="Print what was recorded as JSON."),
@@ -37,26 +38,22 @@ def promote(
 
     The copy's digest and its fingerprint label are verified against the spec. Exit 0 promoted; 1 refused (no recorded image, other software, registry error); 2 --require-clean-drift found drift; 3 --require-clean-drift could not check.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.adapters.registry import RegistryError
-    from envparity.core.provenance import spec_commit
-    from envparity.flows.promote import PromotionError
-    from envparity.flows.promote import promote as run
+    from envparity.flows.promote import NotInSync, promote_spec
 
     [loaded] = load_or_exit([spec])
-    for stage in (source, target):
-        if stage not in loaded.stages:
-            fail(f"{spec}: no stage {stage!r}", f"use one of {', '.join(loaded.stages)}")
-    if source == target:
-        fail("--from and --to name the same stage", "promote to the next stage, e.g. --to staging")
-    source_env, target_env = resolve_or_exit(loaded, source), resolve_or_exit(loaded, target)
-    if require_clean_drift:
-        _require_clean_drift(loaded, source_env, drift_target, stacks)
     try:
-        moved = run(
-            stacks, source_env, target_env, commit=spec_commit(loaded.source), spec=str(spec)
+        moved = promote_spec(
+            loaded,
+            source,
+            target,
+            stacks,
+            drift_target=drift_target if require_clean_drift else None,
         )
-    except (PromotionError, RegistryError) as exc:
-        fail(exc.message, exc.hint)
+    except NotInSync as exc:  # the drift found goes above the error line the CLI prints
+        from envparity.core.drift.report import print_human
+
+        print_human([exc.result], console(stderr=True))
+        raise
     _report(moved, json_out, f"promoted {source} -> {target}")
 
 
@@ -78,19 +75,10 @@ def rollback(
 
     Then `pulumi up --stack STAGE` deploys it. Exit 0 rolled back; 1 refused (no earlier image, not in the history, gone from the registry, other software).
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.adapters.registry import RegistryError
-    from envparity.core.provenance import spec_commit
-    from envparity.flows.promote import PromotionError
-    from envparity.flows.promote import rollback as run
+    from envparity.flows.promote import rollback_spec
 
     [loaded] = load_or_exit([spec])
-    if stage not in loaded.stages:
-        fail(f"{spec}: no stage {stage!r}", f"use one of {', '.join(loaded.stages)}")
-    env = resolve_or_exit(loaded, stage)
-    try:
-        moved = run(stacks, env, to, commit=spec_commit(loaded.source), spec=str(spec))
-    except (PromotionError, RegistryError) as exc:
-        fail(exc.message, exc.hint)
+    moved = rollback_spec(loaded, stage, stacks, to)
     _report(moved, json_out, f"rolled back {stage}")
 
 
@@ -107,16 +95,10 @@ def history(
     from rich.table import Table
     from rich.text import Text
 
-    from envparity.flows.promote import PromotionError
     from envparity.flows.promote import history as read
 
     [loaded] = load_or_exit([spec])
-    if stage not in loaded.stages:
-        fail(f"{spec}: no stage {stage!r}", f"use one of {', '.join(loaded.stages)}")
-    try:
-        entries = read(stacks, stage, loaded.name)
-    except PromotionError as exc:
-        fail(exc.message, exc.hint)
+    entries = read(loaded, stage, stacks)
     if json_out:
         print_json(
             {
@@ -147,30 +129,6 @@ def history(
             *(Text(x) for x in (e.recorded, e.how, e.image.digest, e.image.tag, e.commit))
         )
     out.print(table)
-
-
-def _require_clean_drift(spec, env, target: str, stacks: Path) -> None:
-    from envparity.core.drift.findings import exit_code
-    from envparity.core.drift.report import print_human
-    from envparity.flows.drift_check import DriftSetupError, Options, check
-
-    if target not in DRIFT_TARGETS:
-        fail(f"unknown --drift-target {target!r}", f"use one of {', '.join(DRIFT_TARGETS)}")
-    try:
-        result = check(spec, env, target, Options(stacks_dir=stacks))
-    except DriftSetupError as exc:
-        fail(exc.message, exc.hint)
-    code = exit_code([result])
-    if code:
-        err = console(stderr=True)
-        print_human([result], err)
-        err.print(
-            f"error: not promoting: stage {env.stage} is not in sync on {target} "
-            "(hint: fix the drift above, or promote without --require-clean-drift)",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(code)
 
 
 def _report(moved, json_out: bool, what: str) -> None:

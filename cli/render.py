@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
-from envparity.cli.common import INVALID, fail, load_or_exit
+from envparity.cli.common import INVALID, load_or_exit, print_diagnostics
 
 
 def render(
@@ -29,23 +29,22 @@ def render(
     from envparity.core.render.artifacts import render as render_spec
     from envparity.core.render.artifacts import stale, write
     from envparity.core.render.dockerfile import RenderError
+    from envparity.flows.render_project import render_project_files
 
     rendered = []
     for spec in load_or_exit(_spec_files(specs)):
         try:
             rendered.append(render_spec(spec, require_locks=False))
-        except RenderError as exc:
-            message = (
-                exc.message
-                if exc.message.startswith(spec.source)
-                else f"{spec.source}: {exc.message}"
-            )
-            fail(message, exc.hint)
+        except RenderError as exc:  # say which spec, once
+            if exc.message.startswith(spec.source):
+                raise
+            raise type(exc)(f"{spec.source}: {exc.message}", exc.hint) from None
     for result in rendered:
         sys.stderr.writelines(f"warning: {w}\n" for w in result.warnings)
-    project = _project_files([r.spec for r in rendered], check=check)
+    project = render_project_files([r.spec for r in rendered], Path(), check=check)
+    print_diagnostics(project.warnings)
     if check:
-        outdated = [path for result in rendered for path in stale(result, out)] + project
+        outdated = [path for result in rendered for path in stale(result, out)] + project.changed
         for path in outdated:
             sys.stderr.write(f"stale: {path}\n")
         if outdated:
@@ -56,7 +55,7 @@ def render(
             raise typer.Exit(INVALID)
         sys.stdout.write(f"ok: generated files of {len(rendered)} spec(s) are up to date\n")
         return
-    for path in project:
+    for path in project.changed:
         sys.stdout.write(f"wrote {path}\n")
     for result in rendered:
         written = write(result, out)
@@ -75,68 +74,3 @@ def _spec_files(paths: list[Path]) -> list[Path]:
         else:
             out.append(path)
     return out
-
-
-STACKS = Path("stacks")
-WORKFLOWS = Path(".github") / "workflows"
-DEVCONTAINERS = Path(".devcontainer")
-
-
-def _editor_devcontainers(specs) -> dict[str, bytes]:
-    """.devcontainer/<name>/devcontainer.json of each spec of the set with a local stage."""
-    from envparity.core.render.devcontainer import editor_path, render_editor_devcontainer
-    from envparity.core.resolve import resolve
-
-    return {
-        editor_path(spec.name): render_editor_devcontainer(resolve(spec, "local")).encode()
-        for spec in specs
-        if "local" in spec.stages
-    }
-
-
-def _project_files(given, *, check: bool) -> list[Path]:
-    """The project-level files of the environment set, written (or, with `check`, listed)
-    when stale.
-
-    The project root is the working directory. Pulumi stack configs go to ./stacks/, the
-    scheduled drift workflow to ./.github/workflows/ and editors' devcontainers to
-    ./.devcontainer/<name>/, each only when that folder exists: rendering from elsewhere
-    must not create project folders as a side effect.
-    """
-    from envparity.core.diagnostics import UserError
-    from envparity.core.render.files import stale_files, write_files
-
-    if not (STACKS.is_dir() or WORKFLOWS.is_dir() or DEVCONTAINERS.is_dir()):
-        return []
-    root = Path()
-    try:
-        specs = _environment_set(root, given)
-        changed: list[Path] = []
-        if STACKS.is_dir():
-            from envparity.core.render.stack_config import render_stack_configs
-
-            changed += render_stack_configs(specs, STACKS, check=check)
-        if WORKFLOWS.is_dir():
-            from envparity.core.render.workflow import PATH, render_workflow
-
-            files = {PATH: render_workflow(specs, root)}
-            written = stale_files(root, files) if check else write_files(root, files)
-            changed += [Path(p) for p in written]
-        if DEVCONTAINERS.is_dir():
-            files = _editor_devcontainers(specs)
-            written = stale_files(root, files) if check else write_files(root, files)
-            changed += [Path(p) for p in written]
-    except UserError as exc:
-        fail(exc.message, exc.hint)
-    return changed
-
-
-def _environment_set(root: Path, given):
-    """The specs of the set, reusing those already loaded from the command line."""
-    from envparity.core.project import environment_set
-
-    loaded = {Path(spec.source).resolve(): spec for spec in given}
-    paths = environment_set(root)
-    missing = [p for p in paths if p.resolve() not in loaded]
-    extra = dict(zip((p.resolve() for p in missing), load_or_exit(missing), strict=True))
-    return [loaded.get(p.resolve()) or extra[p.resolve()] for p in paths]

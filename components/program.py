@@ -19,11 +19,12 @@ from envparity.components.image_repository import ImageRepository, ImageReposito
 from envparity.components.node_pool import GpuNodePool, GpuNodePoolArgs
 from envparity.components.workload import Workload, WorkloadArgs
 
+from envparity.core import ledger
+from envparity.core import stack_settings as ss
 from envparity.core.diagnostics import SpecError
 from envparity.core.model import ResolvedStage
 from envparity.core.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
 from envparity.core.placement import PlacementError, node_pool_plan
-from envparity.core.render import stack_config as sc
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Environment:
     spec: str
     env: ResolvedStage
     spec_text: str
-    recorded: sc.ImageRef | None
+    recorded: ledger.ImageRef | None
 
 
 def main(root: Path) -> None:
@@ -42,12 +43,12 @@ def main(root: Path) -> None:
     `root` is the project directory (where Pulumi.yaml is): spec paths are relative to it.
     """
     stage = pulumi.get_stack()
-    config = pulumi.Config(sc.PROJECT)
+    config = pulumi.Config(ledger.PROJECT)
     try:
-        settings = sc.settings(stage, lambda key: _config_value(config, key))
+        settings = ss.settings(stage, lambda key: _config_value(config, key))
         environments = [load(root, path, stage, settings) for path in settings.specs]
         deploy(settings, environments)
-    except (sc.StackConfigError, PlacementError) as exc:
+    except (ledger.StackConfigError, PlacementError) as exc:
         raise pulumi.RunError(f"{exc.message} (hint: {exc.hint})") from None
     except SpecError as exc:
         raise pulumi.RunError(str(exc)) from None
@@ -55,32 +56,32 @@ def main(root: Path) -> None:
 
 def _config_value(config: pulumi.Config, key: str):
     name = key.split(":", 1)[1]
-    return config.get_object(name) if key in sc.ARRAYS else config.get(name)
+    return config.get_object(name) if key in ss.ARRAYS else config.get(name)
 
 
-def load(root: Path, spec: str, stage: str, settings: sc.StackSettings) -> Environment:
+def load(root: Path, spec: str, stage: str, settings: ss.StackSettings) -> Environment:
     """Load and resolve one spec the stack lists, with the image recorded for its fingerprint."""
     from envparity.core.resolve import resolve
     from envparity.core.spec import load_spec
 
     path = root / spec
     if not path.is_file():
-        raise sc.StackConfigError(
-            f"{sc.SPECS}: spec {spec} not found",
+        raise ledger.StackConfigError(
+            f"{ss.SPECS}: spec {spec} not found",
             "run `envparity render envspecs/*.yaml` to regenerate the stack configs",
         )
     env = resolve(load_spec(path), stage)
     return Environment(spec, env, path.read_text(encoding="utf-8"), settings.image_for(env))
 
 
-def deploy(settings: sc.StackSettings, environments: list[Environment]) -> None:
+def deploy(settings: ss.StackSettings, environments: list[Environment]) -> None:
     if settings.on_aws:
         _deploy_aws(settings, environments)
     else:
         _deploy_local(settings, environments)
 
 
-def _deploy_local(settings: sc.StackSettings, environments: list[Environment]) -> None:
+def _deploy_local(settings: ss.StackSettings, environments: list[Environment]) -> None:
     """A local cluster context; no AWS provider, so no AWS resource can be created."""
     import pulumi_kubernetes as k8s
 
@@ -94,7 +95,7 @@ def _deploy_local(settings: sc.StackSettings, environments: list[Environment]) -
         _drift_job(settings, item, workload.namespace, opts)
 
 
-def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> None:
+def _deploy_aws(settings: ss.StackSettings, environments: list[Environment]) -> None:
     import pulumi_aws as aws
 
     providers: dict[str, pulumi.ProviderResource] = {}
@@ -103,7 +104,7 @@ def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> 
     for item in environments:
         env = item.env
         if env.region is None:
-            raise sc.StackConfigError(
+            raise ledger.StackConfigError(
                 f"{env.name}: stages.{env.stage}.region is not set",
                 f"add `region: us-east-1` (or yours) to stages.{env.stage}",
             )
@@ -172,7 +173,7 @@ def _deploy_aws(settings: sc.StackSettings, environments: list[Environment]) -> 
 
 
 def _drift_job(
-    settings: sc.StackSettings,
+    settings: ss.StackSettings,
     item: Environment,
     namespace,
     opts,
@@ -186,7 +187,7 @@ def _drift_job(
         pulumi.log.warn(
             f"{item.env.name}: no drift job in stage {item.env.stage}: no envparity-drift image "
             f"is recorded (hint: run `envparity build drift/envparity-drift.yaml --stage "
-            f"{item.env.stage} --push`, or set {sc.DRIFT_IMAGE} to an image by digest)"
+            f"{item.env.stage} --push`, or set {ss.DRIFT_IMAGE} to an image by digest)"
         )
         return
     DriftJob(
@@ -195,7 +196,9 @@ def _drift_job(
             item.env,
             namespace,
             item.spec_text,
-            sc.dump(item.env.stage, {sc.IMAGES: [str(item.recorded)] if item.recorded else []}),
+            ledger.dump(
+                item.env.stage, {ledger.IMAGES: [str(item.recorded)] if item.recorded else []}
+            ),
             settings.drift_schedule,
             str(image),
             cluster_name,

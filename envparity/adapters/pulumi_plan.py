@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envparity.core import ledger
 from envparity.core.diagnostics import UserError
 from envparity.core.model import Spec
-from envparity.core.render import stack_config as sc
+from envparity.core.render.stack_config import stack_config
+from envparity.core.stack_settings import SPECS
 
 ACCOUNT = "123456789012"  # the placeholder account id of the AWS documentation
 _LOCK = threading.Lock()
@@ -55,14 +57,14 @@ class PlanError(UserError):
 def plan_config(specs: Sequence[Spec], stage: str, stacks_dir: Path) -> dict[str, Any]:
     """The stack config the program gets for just `specs`: the stage's file (settings and
     recorded images) with `envparity:specs` listing exactly the given specs."""
-    existing = sc.read_stack_config(sc.stack_config_path(stacks_dir, stage))
-    return sc.stack_config(stage, specs, {**existing, sc.SPECS: []}, stacks_dir.parent)
+    existing = ledger.read_stack_config(ledger.stack_config_path(stacks_dir, stage))
+    return stack_config(stage, specs, {**existing, SPECS: []}, stacks_dir.parent)
 
 
 def plan(specs: Sequence[Spec], stage: str, stacks_dir: Path) -> Plan:
     """The resources `pulumi up --stack <stage>` would create for `specs`."""
     config = plan_config(specs, stage, stacks_dir)
-    if not config.get(sc.SPECS):
+    if not config.get(SPECS):
         declared = ", ".join(sorted({s for spec in specs for s in spec.stages})) or "none"
         raise PlanError(f"no spec given declares stage '{stage}' (declared: {declared})")
     with _LOCK:
@@ -87,7 +89,7 @@ def _run(config: dict[str, Any], stage: str, root: Path) -> Plan:
     settings.SETTINGS.outputs.clear()
     mocks.set_mocks(
         recorder,
-        project=sc.PROJECT,
+        project=ledger.PROJECT,
         stack=stage,
         preview=False,
         logger=warnings.logger,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envparity.core import compat
-from envparity.core.diagnostics import Diagnostic, SpecError
+from envparity.core.diagnostics import Diagnostic, SpecError, UserError
 from envparity.core.knowledge import tables as compat_tables
 from envparity.core.model import ResolvedStage, Spec, frozen_map
 
@@ -59,3 +59,20 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
 
 def resolve_all(spec: Spec) -> dict[str, ResolvedStage]:
     return {stage: resolve(spec, stage) for stage in spec.stages}
+
+
+class UndeclaredStage(UserError):
+    """A command named a stage its spec does not declare."""
+
+
+def require_stage(spec: Spec, stage: str) -> None:
+    """UndeclaredStage, naming the declared stages, unless `spec` declares `stage`.
+
+    Commands check this before resolving: one line naming the spec file, where `resolve`
+    reports a diagnostic.
+    """
+    if stage not in spec.stages:
+        raise UndeclaredStage(
+            f"{spec.source}: no stage {stage!r}",
+            f"use one of {', '.join(spec.stages) or '(none declared)'}",
+        )

@@ -1,27 +1,28 @@
-"""One drift check: pick the collector, derive what the project expects, compare.
+"""One drift check: derive what the project expects, run the target's collector, compare.
 
-This is the only module that knows every target; the CLI calls `check` once per spec.
+The targets, their comparers and what each expects are one table in the core
+(`envparity/core/drift/targets.py`); their collectors talk to the outside world, so their
+table is here, where adapters may be imported (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from envparity.core.diagnostics import UserError
+from envparity.core import ledger
 from envparity.core.drift import engine
-from envparity.core.drift.engine import Expectations, ExpectedNodePool
+from envparity.core.drift.expectations import Expectations, ExpectedNodePool
 from envparity.core.drift.findings import Result
 from envparity.core.drift.observed import Observation
+from envparity.core.drift.targets import DriftSetupError, target
 from envparity.core.model import ResolvedStage, Spec
-from envparity.core.placement import PlacementError, ecr_repository_name, node_pool_plan
+from envparity.core.placement import ecr_repository_name, node_pool_plan
+from envparity.core.resolve import require_stage, resolve
 
 LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
-
-
-class DriftSetupError(UserError):
-    """The check cannot start because of the user's input (exit 1): message and hint."""
 
 
 @dataclass(frozen=True)
@@ -31,52 +32,68 @@ class Options:
     timeout: float = 10.0
 
 
-def check(spec: Spec, env: ResolvedStage, target: str, options: Options = Options()) -> Result:
-    observation, expectations = _collect(spec, env, target, options)
-    return engine.compare(target, env, observation, replace(expectations, spec=spec.source))
+def check_all(specs: Iterable[Spec], stage: str, name: str, options: Options) -> list[Result]:
+    """Check stage `stage` of each spec on target `name`; a spec without the stage is an error."""
+    results = []
+    for spec in specs:
+        require_stage(spec, stage)
+        results.append(check(spec, resolve(spec, stage), name, options))
+    return results
 
 
-def _collect(
-    spec: Spec, env: ResolvedStage, target: str, options: Options
-) -> tuple[Observation, Expectations]:
-    if target == "host":
-        from envparity.adapters.collectors import host
+def check(spec: Spec, env: ResolvedStage, name: str, options: Options = Options()) -> Result:
+    """Check one resolved stage on target `name` (DriftSetupError when it is not one)."""
+    found = target(name)
+    derived = {field: EXPECTED[field](spec, env, options) for field in found.expects}
+    expectations = Expectations(spec=spec.source, **derived)
+    observation = COLLECTORS[name](spec, env, expectations, options)
+    return engine.compare(name, env, observation, expectations)
 
-        return host.collect(), Expectations(lock=lock_pins(spec, env.stage))
-    if target == "docker":
-        from envparity.adapters.collectors import docker
 
-        return docker.collect(env, timeout=options.timeout), Expectations()
-    if target == "kubernetes":
-        from envparity.adapters.collectors import kubernetes
+def _host(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:
+    from envparity.adapters.collectors import host
 
-        pool = expected_node_pool(env)
-        return (
-            kubernetes.collect(env, pool, timeout=options.timeout),
-            Expectations(promoted_digest=promoted_digest(options.stacks_dir, env), node_pool=pool),
+    return host.collect()
+
+
+def _docker(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:
+    from envparity.adapters.collectors import docker
+
+    return docker.collect(env, timeout=options.timeout)
+
+
+def _kubernetes(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:
+    from envparity.adapters.collectors import kubernetes
+
+    return kubernetes.collect(env, exp.node_pool, timeout=options.timeout)
+
+
+def _aws(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:
+    from envparity.adapters.collectors import aws
+
+    return aws.collect(env, ecr_repository_name(env), timeout=options.timeout)
+
+
+def _pulumi(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:
+    from envparity.adapters.collectors import pulumi_state
+
+    if options.state is None:
+        raise DriftSetupError(
+            "the pulumi target needs the stack's state",
+            f"pulumi stack export --stack {env.stage} > state.json, then pass --state state.json",
         )
-    if target == "aws":
-        from envparity.adapters.collectors import aws
+    return pulumi_state.collect(spec, env, options.state, options.stacks_dir)
 
-        repository = ecr_repository_name(env)
-        return (
-            aws.collect(env, repository, timeout=options.timeout),
-            Expectations(
-                promoted_digest=promoted_digest(options.stacks_dir, env),
-                node_pool=expected_node_pool(env),
-            ),
-        )
-    if target == "pulumi":
-        from envparity.adapters.collectors import pulumi_state
 
-        if options.state is None:
-            raise DriftSetupError(
-                "the pulumi target needs the stack's state",
-                f"pulumi stack export --stack {env.stage} > state.json, "
-                "then pass --state state.json",
-            )
-        return pulumi_state.collect(spec, env, options.state, options.stacks_dir), Expectations()
-    raise DriftSetupError(f"unknown target {target!r}", f"use one of {', '.join(engine.TARGETS)}")
+Collector = Callable[[Spec, ResolvedStage, Expectations, Options], Observation]
+# Keyed by the names of the core's table of targets (a test keeps the two equal).
+COLLECTORS: dict[str, Collector] = {
+    "host": _host,
+    "docker": _docker,
+    "kubernetes": _kubernetes,
+    "aws": _aws,
+    "pulumi": _pulumi,
+}
 
 
 def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
@@ -98,31 +115,25 @@ def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
     return pins if found else None
 
 
-def promoted_digest(stacks_dir: Path, env: ResolvedStage) -> str | None:
-    """The digest `envparity build --push` recorded for exactly this software in the stage."""
-    from envparity.core.render import stack_config as sc
-
-    try:
-        config = sc.read_stack_config(sc.stack_config_path(stacks_dir, env.stage))
-    except sc.StackConfigError as exc:
-        raise DriftSetupError(exc.message, exc.hint) from None
-    images = []
-    for text in config.get(sc.IMAGES) or ():
-        try:
-            images.append(sc.ImageRef.parse(str(text)))
-        except sc.StackConfigError:
-            continue  # `envparity plan` reports malformed records; here it only means "none"
-    ref = sc.recorded_image(images, env)
-    return ref.digest if ref else None
-
-
 def expected_node_pool(env: ResolvedStage) -> ExpectedNodePool | None:
-    try:
-        plan = node_pool_plan(env)
-    except PlacementError as exc:
-        raise DriftSetupError(exc.message, exc.hint) from None
+    """The node group the stack program creates for the stage; None when it makes none."""
+    plan = node_pool_plan(env)
     if plan is None:
         return None
     return ExpectedNodePool(
         plan.instance_type, plan.ami_type, plan.min_size, plan.max_size, dict(plan.labels)
     )
+
+
+# How each field of Expectations a target names in `expects` is derived.
+EXPECTED: dict[str, Callable[[Spec, ResolvedStage, Options], object]] = {
+    "lock": lambda spec, env, options: lock_pins(spec, env.stage),
+    "promoted_digest": lambda spec, env, options: _digest(
+        ledger.recorded(options.stacks_dir, env, strict=False)
+    ),
+    "node_pool": lambda spec, env, options: expected_node_pool(env),
+}
+
+
+def _digest(image: ledger.ImageRef | None) -> str | None:
+    return image.digest if image else None

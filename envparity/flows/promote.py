@@ -4,7 +4,8 @@ Promotion copies the digest recorded for the source stage into the target stage'
 repository registry-to-registry (envparity/adapters/registry.py: no rebuild, no Docker engine),
 checks the copy's digest and fingerprint label, and records it in the target's stack
 config. Rollback puts an earlier recorded digest of the same software back. Both write the
-stage's image history (`envparity:imageHistory`); `pulumi up` then deploys the record.
+stage's image history in the image ledger (envparity/core/ledger.py); `pulumi up` then
+deploys the record.
 """
 
 from __future__ import annotations
@@ -14,14 +15,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envparity.adapters import registry
+from envparity.core import ledger
 from envparity.core.diagnostics import UserError
-from envparity.core.model import ResolvedStage
+from envparity.core.drift import targets as drift_targets
+from envparity.core.drift.findings import Result, exit_code
+from envparity.core.model import ResolvedStage, Spec
 from envparity.core.names import FINGERPRINT_LABEL
-from envparity.core.render import stack_config as sc
+from envparity.core.provenance import spec_commit
+from envparity.core.resolve import require_stage, resolve
 
 
 class PromotionError(UserError):
     """A promotion or rollback that must not happen, or could not: one line and a hint."""
+
+
+class NotInSync(PromotionError):
+    """`--require-clean-drift` found the source stage drifted (exit 2) or could not check it
+    (exit 3); `result` is the drift report to show before the error line."""
+
+    def __init__(self, env: ResolvedStage, result: Result, code: int) -> None:
+        super().__init__(
+            f"not promoting: stage {env.stage} is not in sync on {result.target}",
+            "fix the drift above, or promote without --require-clean-drift",
+        )
+        self.result, self.exit_code = result, code
 
 
 @dataclass(frozen=True)
@@ -29,14 +46,44 @@ class Moved:
     """What a promotion or rollback recorded: the stage's image before and after."""
 
     stage: str
-    before: sc.ImageRef | None
-    after: sc.ImageRef
+    before: ledger.ImageRef | None
+    after: ledger.ImageRef
     config: Path
 
 
-def recorded(stacks_dir: Path, env: ResolvedStage) -> sc.ImageRef | None:
-    """The image recorded for exactly `env`'s software in its stage's stack config."""
-    return sc.recorded_image(_images(_config(stacks_dir, env.stage)), env)
+def promote_spec(
+    spec: Spec,
+    source: str,
+    target_stage: str,
+    stacks_dir: Path,
+    *,
+    drift_target: str | None = None,
+) -> Moved:
+    """Promote `spec`'s image from stage `source` to `target_stage`; with `drift_target`, only
+    when a drift check of that target finds the source stage in sync."""
+    for stage in (source, target_stage):
+        require_stage(spec, stage)
+    if source == target_stage:
+        raise PromotionError(
+            "--from and --to name the same stage", "promote to the next stage, e.g. --to staging"
+        )
+    source_env, target_env = resolve(spec, source), resolve(spec, target_stage)
+    if drift_target is not None:
+        require_clean_drift(spec, source_env, drift_target, stacks_dir)
+    return promote(
+        stacks_dir, source_env, target_env, commit=spec_commit(spec.source), spec=spec.source
+    )
+
+
+def require_clean_drift(spec: Spec, env: ResolvedStage, name: str, stacks_dir: Path) -> None:
+    """NotInSync unless a drift check of target `name` finds stage `env` in sync."""
+    from envparity.flows.drift_check import Options, check
+
+    drift_targets.target(name, option="--drift-target", among=drift_targets.PROMOTION_GATES)
+    result = check(spec, env, name, Options(stacks_dir=stacks_dir))
+    code = exit_code([result])
+    if code:
+        raise NotInSync(env, result, code)
 
 
 def promote(
@@ -51,7 +98,7 @@ def promote(
     `spec` is the spec's path as the user gave it, for hints."""
     spec = shlex.quote(spec) if spec else "SPEC"
     spec_hint = f"envparity build {spec} --stage {source.stage} --push"
-    found = recorded(stacks_dir, source)
+    found = ledger.recorded(stacks_dir, source)
     if found is None:
         raise PromotionError(
             f"stage {source.stage} has no recorded image of {source.name} "
@@ -88,8 +135,8 @@ def promote(
             "check the target registry (it must store manifests unchanged)",
         )
     _check_fingerprint(target_repo, again, target)
-    before = recorded(stacks_dir, target)
-    path = sc.record_image(
+    before = ledger.recorded(stacks_dir, target)
+    path = ledger.record_image(
         stacks_dir,
         target.stage,
         target.name,
@@ -99,7 +146,7 @@ def promote(
         how="promote",
         commit=commit,
     )
-    after = sc.ImageRef(target.image_repository, target.image_tag, found.digest)
+    after = ledger.ImageRef(target.image_repository, target.image_tag, found.digest)
     return Moved(target.stage, before, after, path)
 
 
@@ -118,12 +165,17 @@ def _check_fingerprint(
         )
 
 
-def history(stacks_dir: Path, stage: str, name: str) -> list[sc.HistoryEntry]:
-    """The images recorded for environment `name` in `stage`, newest first."""
-    try:
-        return sc.history(_config(stacks_dir, stage), name)
-    except sc.StackConfigError as exc:
-        raise PromotionError(exc.message, exc.hint) from None
+def history(spec: Spec, stage: str, stacks_dir: Path) -> list[ledger.HistoryEntry]:
+    """The images recorded for `spec`'s environment in `stage`, newest first."""
+    require_stage(spec, stage)
+    return ledger.stage_history(stacks_dir, stage, spec.name)
+
+
+def rollback_spec(spec: Spec, stage: str, stacks_dir: Path, to: str | None = None) -> Moved:
+    """Roll stage `stage` of `spec` back (see `rollback`)."""
+    require_stage(spec, stage)
+    env = resolve(spec, stage)
+    return rollback(stacks_dir, env, to, commit=spec_commit(spec.source), spec=spec.source)
 
 
 def rollback(
@@ -140,8 +192,8 @@ def rollback(
     out the spec it was built from (its commit is in the history).
     """
     spec = shlex.quote(spec) if spec else "SPEC"
-    current = recorded(stacks_dir, env)
-    entries = history(stacks_dir, env.stage, env.name)
+    current = ledger.recorded(stacks_dir, env)
+    entries = ledger.stage_history(stacks_dir, env.stage, env.name)
     if to is not None:
         chosen = next((e for e in entries if e.image.digest == to), None)
         if chosen is None:
@@ -170,7 +222,7 @@ def rollback(
             f"{chosen.image} no longer exists in {repo}",
             "pick another one from `envparity history`, or rebuild and push",
         )
-    path = sc.record_image(
+    path = ledger.record_image(
         stacks_dir,
         env.stage,
         env.name,
@@ -181,22 +233,3 @@ def rollback(
         commit=commit,
     )
     return Moved(env.stage, current, chosen.image, path)
-
-
-def _config(stacks_dir: Path, stage: str) -> dict:
-    path = sc.stack_config_path(stacks_dir, stage)
-    if not path.exists():
-        raise PromotionError(
-            f"{path} does not exist", "run `envparity render SPEC` from the project root first"
-        )
-    try:
-        return sc.read_stack_config(path)
-    except sc.StackConfigError as exc:
-        raise PromotionError(exc.message, exc.hint) from None
-
-
-def _images(config: dict) -> list[sc.ImageRef]:
-    try:
-        return [sc.ImageRef.parse(str(text)) for text in config.get(sc.IMAGES) or ()]
-    except sc.StackConfigError as exc:
-        raise PromotionError(exc.message, exc.hint) from None

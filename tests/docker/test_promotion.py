@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from envparity.adapters import registry
-from envparity.core.render import stack_config as sc
+from envparity.core import ledger
 from envparity.core.render.stack_config import render_stack_configs
 from tests.docker.conftest import BASE_IMAGE, REGISTRY, run_cli
 
@@ -61,8 +61,10 @@ def one_error(stderr: str) -> str:
 
 
 def recorded(p, stage):
-    config = sc.read_stack_config(sc.stack_config_path(p.stacks, stage))
-    return sc.recorded_image([sc.ImageRef.parse(t) for t in config[sc.IMAGES]], p.resolved(stage))
+    config = ledger.read_stack_config(ledger.stack_config_path(p.stacks, stage))
+    return ledger.recorded_image(
+        [ledger.ImageRef.parse(t) for t in config[ledger.IMAGES]], p.resolved(stage)
+    )
 
 
 def test_provenance_record_is_in_the_image_and_printed(project, wheelhouse, docker_client):
@@ -160,7 +162,7 @@ def test_promote_refuses_an_image_of_other_software(project, wheelhouse):
         registry.Repository.parse(testing.image_repository),
         testing.image_tag,
     )
-    sc.record_image(
+    ledger.record_image(
         p.stacks, "testing", p.name, testing.image_ref, theirs.digest, testing.fingerprint
     )
     done = cli(p, "promote", "--from", "testing", "--to", "staging")
@@ -173,12 +175,12 @@ def test_promote_refuses_an_image_of_other_software(project, wheelhouse):
 def test_rollback_refuses_an_image_gone_from_the_registry(project, wheelhouse):
     p = staged(project)
     build(p, wheelhouse, "testing", "--push")
-    path = sc.stack_config_path(p.stacks, "testing")
-    config = sc.read_stack_config(path)
+    path = ledger.stack_config_path(p.stacks, "testing")
+    config = ledger.read_stack_config(path)
     current = recorded(p, "testing")
-    gone = sc.ImageRef(current.repository, current.tag, "sha256:" + "0" * 64)
-    sc.remember(config, sc.HistoryEntry(gone, "2026-01-01T00:00:00Z", "-", "build"))
-    path.write_text(sc.dump("testing", config), encoding="utf-8")
+    gone = ledger.ImageRef(current.repository, current.tag, "sha256:" + "0" * 64)
+    ledger.remember(config, ledger.HistoryEntry(gone, "2026-01-01T00:00:00Z", "-", "build"))
+    path.write_text(ledger.dump("testing", config), encoding="utf-8")
     done = cli(p, "rollback", "--stage", "testing", "--to", gone.digest)
     assert done.returncode == 1
     assert "no longer exists" in one_error(done.stderr)

@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from envparity.core.drift import engine
+from envparity.core.drift import engine, targets
 from envparity.core.drift.engine import Expectations
 from envparity.core.drift.observed import (
     AwsFacts,
@@ -30,6 +30,7 @@ from envparity.core.drift.observed import (
     WorkloadContainer,
 )
 from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL, VERSION_LABEL
+from envparity.flows import drift_check
 from envparity.flows.drift_check import expected_node_pool
 
 SPEC = {
@@ -837,8 +838,8 @@ def test_gfd_driver_needs_major_and_minor():
 
 
 def test_every_target_has_a_comparer_and_nothing_observed_is_no_finding(env):
-    assert engine.TARGETS == ("host", "docker", "kubernetes", "aws", "pulumi")
-    for target in engine.TARGETS:
+    assert targets.NAMES == ("host", "docker", "kubernetes", "aws", "pulumi")
+    for target in targets.NAMES:
         result = engine.compare(target, env, Observation(None))
         assert (result.target, result.findings, result.checks) == (target, (), ())
         assert (result.name, result.stage, result.fingerprint) == (
@@ -846,3 +847,16 @@ def test_every_target_has_a_comparer_and_nothing_observed_is_no_finding(env):
             "production",
             env.fingerprint,
         )
+
+
+def test_one_table_of_targets_feeds_the_flow_the_cli_promotion_and_the_workflow():
+    from envparity.cli.drift import NAMES as offered
+
+    from envparity.core.render import workflow
+
+    assert tuple(drift_check.COLLECTORS) == targets.NAMES == offered
+    assert {f for t in targets.TARGETS for f in t.expects} == set(drift_check.EXPECTED)
+    assert all(callable(t.comparer()) for t in targets.TARGETS)
+    assert targets.PROMOTION_GATES == ("host", "docker", "kubernetes", "aws")
+    assert targets.SCHEDULED == ("aws", "kubernetes")
+    assert workflow.SCHEDULED is targets.SCHEDULED

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from envparity.adapters.docker_build import Difference
+from envparity.core import ledger
 from envparity.core.drift import engine
 from envparity.core.drift.engine import Expectations
 from envparity.core.drift.observed import DockerFacts, ImageFacts, Observation
@@ -20,7 +21,6 @@ from envparity.core.provenance import (
     read_from_layer,
     statement,
 )
-from envparity.core.render import stack_config as sc
 from envparity.flows.reproducible import compare
 from tests.drift.conftest import base_spec
 
@@ -102,20 +102,38 @@ def test_docker_drift_names_each_field_the_image_was_not_built_with(resolved):
 
 def test_history_keeps_the_newest_records_per_environment():
     config: dict = {}
-    other = sc.ImageRef("r/other", "1", "sha256:" + "f" * 64)
-    sc.remember(config, sc.HistoryEntry(other, "2026-01-01T00:00:00Z", "-", "build"))
-    for i in range(sc.HISTORY_LIMIT + 3):
-        ref = sc.ImageRef("r/demo", "1", f"sha256:{i:064x}")
-        sc.remember(config, sc.HistoryEntry(ref, f"2026-01-02T00:00:{i:02d}Z", "-", "build"))
-    entries = sc.history(config, "demo")
-    assert len(entries) == sc.HISTORY_LIMIT
-    assert entries[0].image.digest == f"sha256:{sc.HISTORY_LIMIT + 2:064x}"  # newest first
-    assert [e.image.name for e in sc.history(config, "other")] == ["other"]
+    other = ledger.ImageRef("r/other", "1", "sha256:" + "f" * 64)
+    ledger.remember(config, ledger.HistoryEntry(other, "2026-01-01T00:00:00Z", "-", "build"))
+    for i in range(ledger.HISTORY_LIMIT + 3):
+        ref = ledger.ImageRef("r/demo", "1", f"sha256:{i:064x}")
+        ledger.remember(
+            config, ledger.HistoryEntry(ref, f"2026-01-02T00:00:{i:02d}Z", "-", "build")
+        )
+    entries = ledger.history(config, "demo")
+    assert len(entries) == ledger.HISTORY_LIMIT
+    assert entries[0].image.digest == f"sha256:{ledger.HISTORY_LIMIT + 2:064x}"  # newest first
+    assert [e.image.name for e in ledger.history(config, "other")] == ["other"]
 
 
 def test_a_malformed_history_entry_is_a_stack_config_error():
-    with pytest.raises(sc.StackConfigError, match="imageHistory"):
-        sc.history({sc.HISTORY: ["r/demo:1@sha256:" + "0" * 64 + " yesterday"]}, "demo")
+    with pytest.raises(ledger.StackConfigError, match="imageHistory"):
+        ledger.history({ledger.HISTORY: ["r/demo:1@sha256:" + "0" * 64 + " yesterday"]}, "demo")
+
+
+def test_the_recorded_image_is_looked_up_once_for_promotion_and_for_drift(resolved, tmp_path):
+    _, env = resolved(base_spec(), "local")
+    with pytest.raises(ledger.StackConfigError, match="does not exist"):
+        ledger.recorded(tmp_path, env)  # promotion records beside it: the stack must exist
+    assert ledger.recorded(tmp_path, env, strict=False) is None  # drift: nothing recorded
+    mine = ledger.ImageRef(f"reg.example/{env.name}", env.image_tag, "sha256:" + "1" * 64)
+    other = ledger.ImageRef(f"reg.example/{env.name}", "0.1-000000000000", "sha256:" + "2" * 64)
+    path = ledger.stack_config_path(tmp_path, env.stage)
+    path.write_text(ledger.dump(env.stage, {ledger.IMAGES: [str(other), str(mine)]}))
+    assert ledger.recorded(tmp_path, env) == ledger.recorded(tmp_path, env, strict=False) == mine
+    path.write_text(ledger.dump(env.stage, {ledger.IMAGES: ["not an image", str(mine)]}))
+    assert ledger.recorded(tmp_path, env, strict=False) == mine
+    with pytest.raises(ledger.StackConfigError, match="is not `repository:tag@sha256"):
+        ledger.recorded(tmp_path, env)
 
 
 def test_reproducibility_lists_every_key_that_differs():

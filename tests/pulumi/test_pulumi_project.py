@@ -7,6 +7,8 @@ import sys
 
 import yaml
 
+from envparity.core import ledger
+from envparity.core import stack_settings as ss
 from envparity.core.render import stack_config as sc
 from tests.pulumi.plan_helpers import ROOT
 
@@ -16,7 +18,7 @@ DECLARABLE = {"string", "boolean", "integer", "array"}
 
 def test_project_file():
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
-    assert project["name"] == sc.PROJECT
+    assert project["name"] == ledger.PROJECT
     assert project["runtime"] == {
         "name": "python",
         "options": {"toolchain": "pip", "virtualenv": ".venv"},
@@ -29,21 +31,22 @@ def test_project_file():
 def test_every_config_key_is_declared_with_type_and_description():
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
     used = {
-        getattr(sc, name).split(":", 1)[1]
-        for name in dir(sc)
+        getattr(module, name).split(":", 1)[1]
+        for module in (ledger, ss)  # the keys of the image ledger and of the stack settings
+        for name in dir(module)
         if name.isupper()
-        and isinstance(getattr(sc, name), str)
-        and getattr(sc, name).startswith("envparity:")
+        and isinstance(getattr(module, name), str)
+        and getattr(module, name).startswith("envparity:")
     }
     assert set(declared) == used
     for key, schema in declared.items():
         assert schema["type"] in DECLARABLE and schema["description"], key
         if schema["type"] == "array":
             assert schema["items"]["type"] in DECLARABLE, key
-        is_array = f"{sc.PROJECT}:{key}" in sc.ARRAYS
+        is_array = f"{ledger.PROJECT}:{key}" in ss.ARRAYS
         assert (schema["type"] == "array") == is_array, key
     for stage in ("local", "testing", "staging", "production"):
-        config = sc.read_stack_config(sc.stack_config_path(ROOT / "stacks", stage))
+        config = ledger.read_stack_config(ledger.stack_config_path(ROOT / "stacks", stage))
         for key, value in config.items():
             name = key.split(":", 1)[1]
             assert isinstance(value, list if declared[name]["type"] == "array" else str), key
@@ -55,17 +58,20 @@ def test_no_stack_needs_a_key_it_does_not_set():
     So `pulumi up --stack local` runs with the rendered local config alone (no cluster name,
     no cloud settings)."""
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
-    required = {f"{sc.PROJECT}:{k}" for k, schema in declared.items() if "default" not in schema}
-    assert required == {sc.SPECS}  # generated into every stack config by render
+    required = {
+        f"{ledger.PROJECT}:{k}" for k, schema in declared.items() if "default" not in schema
+    }
+    assert required == {ss.SPECS}  # generated into every stack config by render
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
-        assert required <= set(sc.read_stack_config(path)), path.name
-    local = sc.read_stack_config(ROOT / "stacks" / "Pulumi.local.yaml")
-    assert not {sc.CLUSTER_NAME, sc.CLUSTER_MODE, sc.SUBNET_IDS} & set(local)
+        assert required <= set(ledger.read_stack_config(path)), path.name
+    local = ledger.read_stack_config(ROOT / "stacks" / "Pulumi.local.yaml")
+    assert not {ss.CLUSTER_NAME, ss.CLUSTER_MODE, ss.SUBNET_IDS} & set(local)
 
 
 def test_plan_and_render_modules_do_not_import_heavy_sdks():
     code = (
-        "import sys, envparity.cli.main, envparity.cli.plan, envparity.core.render.stack_config;"
+        "import sys, envparity.cli.main, envparity.cli.plan, envparity.core.render.stack_config,"
+        " envparity.core.ledger, envparity.core.stack_settings;"
         "print(sorted(m for m in ('pulumi', 'pulumi_aws', 'pulumi_kubernetes', 'docker', 'boto3')"
         " if m in sys.modules))"
     )
@@ -95,7 +101,7 @@ def test_stacks_main_is_the_program_pulumi_runs(tmp_path, monkeypatch):
         load_specs(sorted(p.relative_to(tmp_path) for p in (tmp_path / "envspecs").glob("*.yaml"))),
         stacks,
     )
-    config = sc.read_stack_config(sc.stack_config_path(stacks, "testing"))
+    config = ledger.read_stack_config(ledger.stack_config_path(stacks, "testing"))
     monkeypatch.setenv(
         "PULUMI_CONFIG",
         json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}),

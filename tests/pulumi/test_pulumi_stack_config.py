@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from envparity.adapters.pulumi_plan import plan
+from envparity.core import ledger
+from envparity.core import stack_settings as ss
 from envparity.core.render import stack_config as sc
 from envparity.core.resolve import resolve
 from envparity.core.spec import load_specs
@@ -56,22 +58,24 @@ def test_record_image_round_trip_and_deploy_by_digest(stacks):
     train = next(s for s in specs if s.name == "train")
     env = resolve(train, "production")
     ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/production/train"
-    path = sc.record_image(
+    path = ledger.record_image(
         stacks, "production", "train", f"{ecr}:{env.image_tag}", DIGEST, env.fingerprint
     )
-    config = sc.read_stack_config(path)
-    assert config[sc.IMAGES] == [f"{ecr}:{env.image_tag}@{DIGEST}"]
-    settings = sc.settings("production", config.get)
+    config = ledger.read_stack_config(path)
+    assert config[ledger.IMAGES] == [f"{ecr}:{env.image_tag}@{DIGEST}"]
+    settings = ss.settings("production", config.get)
     assert str(settings.image_for(env)) == f"{ecr}:{env.image_tag}@{DIGEST}"
     # A user's setting survives a new push and a new render; the record survives the render.
-    config[sc.CLUSTER_MODE] = "existing"
+    config[ss.CLUSTER_MODE] = "existing"
     path.write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
     newer = "sha256:" + "cd" * 32
-    sc.record_image(stacks, "production", "train", f"{ecr}:{env.image_tag}", newer, env.fingerprint)
+    ledger.record_image(
+        stacks, "production", "train", f"{ecr}:{env.image_tag}", newer, env.fingerprint
+    )
     sc.render_stack_configs(specs, stacks)
-    config = sc.read_stack_config(path)
-    assert config[sc.CLUSTER_MODE] == "existing"
-    assert config[sc.IMAGES] == [f"{ecr}:{env.image_tag}@{newer}"]  # replaced, not appended
+    config = ledger.read_stack_config(path)
+    assert config[ss.CLUSTER_MODE] == "existing"
+    assert config[ledger.IMAGES] == [f"{ecr}:{env.image_tag}@{newer}"]  # replaced, not appended
     p = plan([train], "production", stacks)
     [container] = one(p, "kubernetes:batch/v1:Job").inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"] == f"{ecr}:{env.image_tag}@{newer}"
@@ -90,9 +94,9 @@ def test_image_of_other_software_is_not_deployed(stacks):
     serve = next(s for s in specs if s.name == "serve")
     env = resolve(serve, "staging")
     old_tag = f"2.0.0-{'0' * 12}"
-    path = sc.stack_config_path(stacks, "staging")
-    config = sc.read_stack_config(path)
-    config[sc.IMAGES] = [f"reg.example/staging/serve:{old_tag}@{DIGEST}"]
+    path = ledger.stack_config_path(stacks, "staging")
+    config = ledger.read_stack_config(path)
+    config[ledger.IMAGES] = [f"reg.example/staging/serve:{old_tag}@{DIGEST}"]
     path.write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
     p = plan([serve], "staging", stacks)
     image = one(p, "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"][
@@ -117,16 +121,16 @@ def test_record_image_rejects_bad_values(stacks, image, digest, fingerprint, mes
     specs = example_specs(stacks)
     sc.render_stack_configs(specs, stacks)
     fp = next(s for s in specs if s.name == "train").fingerprint
-    with pytest.raises(sc.StackConfigError, match=message):
-        sc.record_image(
+    with pytest.raises(ledger.StackConfigError, match=message):
+        ledger.record_image(
             stacks, "testing", "train", image.format(fp12=fp[:12]), digest, fingerprint or fp
         )
 
 
 def test_record_image_needs_a_rendered_stack(stacks):
     fp = "a" * 64
-    with pytest.raises(sc.StackConfigError) as info:
-        sc.record_image(
+    with pytest.raises(ledger.StackConfigError) as info:
+        ledger.record_image(
             stacks, "testing", "train", f"reg.example/train:1.4.0-{fp[:12]}", DIGEST, fp
         )
     assert "envparity render" in info.value.hint
@@ -137,7 +141,7 @@ def test_render_drops_specs_that_no_longer_exist(stacks):
     sc.render_stack_configs(specs, stacks)
     (stacks.parent / "envspecs" / "features.yaml").unlink()
     sc.render_stack_configs([s for s in specs if s.name != "features"], stacks)
-    assert sc.read_stack_config(sc.stack_config_path(stacks, "testing"))[sc.SPECS] == [
+    assert ledger.read_stack_config(ledger.stack_config_path(stacks, "testing"))[ss.SPECS] == [
         "envspecs/embed.yaml",
         "envspecs/serve.yaml",
         "envspecs/train.yaml",
@@ -145,13 +149,13 @@ def test_render_drops_specs_that_no_longer_exist(stacks):
 
 
 def test_stack_without_specs_is_a_clear_error():
-    with pytest.raises(sc.StackConfigError, match="lists no specs") as info:
-        sc.settings("production", {}.get)
+    with pytest.raises(ledger.StackConfigError, match="lists no specs") as info:
+        ss.settings("production", {}.get)
     assert "envparity render" in info.value.hint
 
 
 def test_a_broken_stack_config_is_a_clear_error(stacks):
-    path = sc.stack_config_path(stacks, "testing")
+    path = ledger.stack_config_path(stacks, "testing")
     path.write_text("config: [\n", encoding="utf-8")
-    with pytest.raises(sc.StackConfigError, match="not valid YAML"):
-        sc.read_stack_config(path)
+    with pytest.raises(ledger.StackConfigError, match="not valid YAML"):
+        ledger.read_stack_config(path)

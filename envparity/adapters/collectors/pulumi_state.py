@@ -10,13 +10,12 @@ import json
 from pathlib import Path
 
 from envparity.core.drift.observed import Observation, PulumiFacts, StateResource
+from envparity.core.drift.targets import DriftSetupError
 from envparity.core.model import ResolvedStage, Spec
 
 
 def read_state(path: Path) -> tuple[StateResource, ...]:
     """The custom resources of a `pulumi stack export` (version 3) file."""
-    from envparity.flows.drift_check import DriftSetupError
-
     hint = f"export it again: pulumi stack export --stack STAGE > {path}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -43,8 +42,6 @@ def read_state(path: Path) -> tuple[StateResource, ...]:
 
 
 def planned(spec: Spec, env: ResolvedStage, stacks_dir: Path) -> tuple[StateResource, ...]:
-    from envparity.flows.drift_check import DriftSetupError
-
     try:
         from envparity.adapters.pulumi_plan import PlanError, plan
     except ImportError as exc:

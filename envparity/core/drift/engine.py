@@ -1,8 +1,9 @@
 """The comparison engine: (resolved stage, observed facts, expectations) -> Result. Pure.
 
-Each target's rules live in their own module under `envparity/core/drift/rules/`; each walks
-the facts once with dict lookups, so 10,000 observed objects compare in well under a
-second (bench/bench_drift.py).
+Each target's rules live in their own module under `envparity/core/drift/rules/` and are
+named by the table of targets (`envparity/core/drift/targets.py`); each walks the facts
+once with dict lookups, so 10,000 observed objects compare in well under a second
+(bench/bench_drift.py).
 """
 
 from __future__ import annotations
@@ -11,19 +12,15 @@ from envparity.core.drift.expectations import Expectations, ExpectedNodePool, sp
 from envparity.core.drift.findings import Result
 from envparity.core.drift.observed import Observation
 from envparity.core.drift.outcome import Outcome
-from envparity.core.drift.rules.aws import compare_aws
-from envparity.core.drift.rules.docker import compare_docker
 from envparity.core.drift.rules.gpu import driver_floor
-from envparity.core.drift.rules.host import compare_host
-from envparity.core.drift.rules.kubernetes import GFD_PRODUCT, compare_kubernetes, node_driver
-from envparity.core.drift.rules.pulumi import KEY_INPUTS, compare_pulumi
+from envparity.core.drift.rules.kubernetes import GFD_PRODUCT, node_driver
+from envparity.core.drift.rules.pulumi import KEY_INPUTS
+from envparity.core.drift.targets import BY_NAME
 from envparity.core.model import ResolvedStage
 
 __all__ = [
-    "COMPARERS",
     "GFD_PRODUCT",
     "KEY_INPUTS",
-    "TARGETS",
     "Expectations",
     "ExpectedNodePool",
     "compare",
@@ -31,15 +28,6 @@ __all__ = [
     "node_driver",
     "spec_file",
 ]
-
-COMPARERS = {
-    "host": compare_host,
-    "docker": compare_docker,
-    "kubernetes": compare_kubernetes,
-    "aws": compare_aws,
-    "pulumi": compare_pulumi,
-}
-TARGETS = tuple(COMPARERS)
 
 
 def compare(
@@ -51,5 +39,5 @@ def compare(
     """Compare what a collector observed with the stage; facts None means nothing was seen."""
     out = Outcome(target)
     if observation.facts is not None:
-        COMPARERS[target](out, env, observation.facts, expectations or Expectations())
+        BY_NAME[target].comparer()(out, env, observation.facts, expectations or Expectations())
     return out.result(env, observation)

@@ -1,12 +1,13 @@
 """The scheduled drift check as a GitHub Actions workflow (`.github/workflows/envparity-drift.yml`).
 
 One matrix row per (spec, stage, target) that can be checked from CI: every stage on AWS
-gets `aws` and `kubernetes`. Values from specs reach the shell only through `env:`
-(never `${{ }}` inside `run:`), and the YAML is written by a YAML dumper, so no spec
-value can add a step or a command. Made for any repository that keeps envparity specs:
-it installs envparity at this version from the package index with only the extras its
-targets need, pins every action by commit SHA, keeps no checkout credentials, and grants
-`id-token: write` only to the job that assumes the AWS role.
+gets the scheduled targets of `envparity/core/drift/targets.py` (`aws`, `kubernetes`).
+Values from specs reach the shell only through `env:` (never `${{ }}` inside `run:`), and
+the YAML is written by a YAML dumper, so no spec value can add a step or a command. Made
+for any repository that keeps envparity specs: it installs envparity at this version from
+the package index with only the extras its targets need, pins every action by commit SHA,
+keeps no checkout credentials, and grants `id-token: write` only to the job that assumes
+the AWS role.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from envparity import __version__
+from envparity.core.drift.targets import SCHEDULED
 from envparity.core.model import Spec
 from envparity.core.project import relative
 from envparity.core.resolve import resolve
@@ -25,7 +27,6 @@ PATH = ".github/workflows/envparity-drift.yml"
 # Every 6 hours, off the top of the hour (GitHub delays scheduled runs at busy minutes).
 SCHEDULE = "17 */6 * * *"
 PYTHON = "3.11"
-TARGETS = ("aws", "kubernetes")  # what CI can check: the extras of the same names
 # Actions pinned by commit SHA: the commits the release tags point at, read with
 # `git rev-parse TAG^{commit}` in each action's repository (github.com/<action>).
 ACTIONS = {
@@ -51,7 +52,7 @@ def matrix(specs: Iterable[Spec], root: Path) -> list[dict[str, str]]:
             env = resolve(spec, stage)
             if stage == "local" or env.region is None:
                 continue  # a developer's machine or a cluster CI cannot reach
-            for target in TARGETS:
+            for target in SCHEDULED:  # what CI can check: the extras of the same names
                 rows.append(
                     {
                         "spec": relative(spec.source, root),
