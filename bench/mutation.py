@@ -41,7 +41,10 @@ MODULES = {
             "tests/drift/test_host_rules.py",
         ],
     ),
-    "compat": (["envparity/core/compat.py"], ["tests/compat", "tests/spec/test_model_build.py"]),
+    "compat": (
+        ["envparity/core/compat/*", "envparity/core/complete.py", "envparity/core/capacity.py"],
+        ["tests/compat", "tests/spec/test_model_build.py"],
+    ),
     "spec": (
         ["envparity/core/spec.py"],
         [

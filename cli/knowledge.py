@@ -116,7 +116,7 @@ def show(
     from envparity.core import knowledge
 
     path, kind = knowledge.locate()
-    k = knowledge.current()
+    k = knowledge.find()
     sources = {key: k.sources[key] for key in sorted(k.sources)}
     per_source: dict[str, int] = {}
     lists = [v for v in k.data.values() if isinstance(v, list)]

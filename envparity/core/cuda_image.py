@@ -13,6 +13,7 @@ from typing import Any
 
 from envparity.core import facts
 from envparity.core.diagnostics import Diagnostic
+from envparity.core.knowledge.tables import Tables
 
 TAG = re.compile(
     r"(?:(?:docker\.io|nvcr\.io)/)?nvidia/cuda:(?P<cuda>[0-9]+\.[0-9]+\.[0-9]+)"
@@ -29,21 +30,24 @@ class CudaTag:
     os: str
 
 
-def parse(ref: str) -> CudaTag | None:
-    """What an nvidia/cuda reference says, or None for any other image."""
+def parse(ref: str, tables: Tables | None = None) -> CudaTag | None:
+    """What an nvidia/cuda reference says, or None for any other image.
+
+    `tables` reads the cuDNN marker (default: the working directory's snapshot).
+    """
     match = TAG.fullmatch(ref)
     if match is None:
         return None
     marker = match["cudnn"]
-    cudnn = (facts.cudnn_major_of_marker(marker) or marker[5:] or None) if marker else None
+    cudnn = (facts.cudnn_major_of_marker(marker, tables) or marker[5:] or None) if marker else None
     return CudaTag(match["cuda"], cudnn, match["flavor"], match["os"])
 
 
-def check(data: dict[str, Any]) -> list[Diagnostic]:
+def check(data: dict[str, Any], tables: Tables) -> list[Diagnostic]:
     """The spec's cuda, cudnn, cuda_flavor and os against its nvidia/cuda base_image."""
     flavor, cudnn = data.get("cuda_flavor"), data.get("cudnn")
     ref = data.get("base_image")
-    tag = parse(ref) if isinstance(ref, str) else None
+    tag = parse(ref, tables) if isinstance(ref, str) else None
     if tag is None:
         if flavor == "base" and cudnn is not None and data.get("cuda"):
             return [

@@ -2,7 +2,10 @@
 
 A `Spec` is what a file says once it has passed the schema and the compatibility rules,
 with defaults filled in. A `ResolvedStage` is the spec with one stage's fields applied:
-everything downstream (renderers, stacks, drift) reads only resolved stages.
+everything downstream (renderers, stacks, drift) reads only resolved stages. Both carry
+the knowledge snapshot they were checked against and a `Completed` record: the facts
+derived from the fields and that snapshot, filled in once by `complete.py` so that no rule,
+renderer or drift check derives them again (docs/architecture.md: data flows one way).
 """
 
 from __future__ import annotations
@@ -10,10 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from packaging.version import Version
 
 from envparity.core.diagnostics import Diagnostic
+from envparity.core.knowledge import Instance
 from envparity.core.requirements_file import RequirementsFile
 from envparity.core.yamlsource import SourceMap
+
+if TYPE_CHECKING:
+    from envparity.core.knowledge.tables import Tables
 
 STAGES = ("local", "testing", "staging", "production")
 
@@ -84,6 +94,53 @@ class Software:
 
 
 @dataclass(frozen=True)
+class CudaRuntime:
+    """The CUDA a GPU environment runs: from `cuda`, or from a pinned wheel's build."""
+
+    version: str  # "12.4.1" from `cuda`, "12.6" from a wheel build
+    origin: str  # "cuda" or e.g. "torch 2.7.1 (PyPI default build cu126)"
+    build: str | None = None  # the wheel build ("cu126") when a wheel brings it
+
+
+@dataclass(frozen=True)
+class TorchPin:
+    """The exact torch pin of python_packages and the build it installs."""
+
+    index: int  # its place in Software.python_packages
+    version: Version
+    build: str | None  # "cu126", "cpu"; None when envparity does not know it
+    how: str  # "local version label", "from <index URL>" or "PyPI default build cu126"
+
+
+@dataclass(frozen=True)
+class WrittenGpu:
+    """A name of the spec's `gpus` as written, with the products it stands for."""
+
+    index: int  # its place in the file's list (the model sorts and expands the list)
+    name: str
+    products: tuple[str, ...]  # empty when it names no product envparity knows
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    """A stage's instance type as the knowledge snapshot has it."""
+
+    info: Instance
+    allocatable: tuple[float, float]  # (CPU cores, memory bytes) EKS offers to pods
+
+
+@dataclass(frozen=True)
+class Completed:
+    """Every fact derived from the spec and the knowledge snapshot (see complete.py)."""
+
+    cuda: CudaRuntime | None  # None: a CPU-only environment
+    driver_floor: str | None  # the Linux driver the CUDA runtime needs; None when not known
+    torch: TorchPin | None
+    instances: Mapping[str, InstanceFacts | None]  # stage -> its known instance type
+    gpus: tuple[WrittenGpu, ...] = ()  # the spec's `gpus` as written (loaded specs only)
+
+
+@dataclass(frozen=True)
 class Spec:
     source: str  # the file as the user named it
     software: Software
@@ -93,6 +150,9 @@ class Spec:
     fingerprint: str
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
     positions: SourceMap | None = field(default=None, compare=False, repr=False)
+    # the snapshot the loader found for the spec's folder, and what completion derived
+    tables: Tables | None = field(default=None, compare=False, repr=False)
+    completed: Completed | None = field(default=None, compare=False, repr=False)
 
     def locate(self, diagnostic: Diagnostic) -> Diagnostic:
         """`diagnostic` with file:line:col of its path in this spec's file."""
@@ -119,9 +179,7 @@ class ResolvedStage:
     fingerprint: str
     description: str | None
     software: Software
-    # where the CUDA runtime comes from: `cuda`, or the build of a pinned wheel (torch)
-    cuda_runtime: str | None  # "12.4.1" from cuda, "12.6" from a wheel build; None: CPU-only
-    cuda_from: str | None  # "cuda", or e.g. "torch 2.7.1 (PyPI default build cu126)"
+    tables: Tables = field(compare=False, repr=False)  # the spec's knowledge snapshot
     # how the workload runs, with the stage's sizing applied
     command: tuple[str, ...]
     port: int | None
@@ -134,8 +192,6 @@ class ResolvedStage:
     schedule: str | None  # batch commands: a CronJob's schedule (one Job without it)
     # infrastructure and configuration of this stage
     instance_type: str | None
-    instance_gpu: str | None  # GPU product of instance_type, from the compatibility tables
-    instance_gpu_count: int  # GPUs on one instance (0 for CPU instances or no instance type)
     nodes: NodeRange | None
     region: str | None
     cluster: str | None
@@ -143,6 +199,40 @@ class ResolvedStage:
     runtime_env: Mapping[str, str]
     secrets: tuple[str, ...]
     extra_python_packages: tuple[str, ...]
+    completed: Completed = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Completed from the stage's own fields, so a stage made with dataclasses.replace
+        # never carries facts of the fields it replaced.
+        from envparity.core.complete import complete
+
+        done = complete(self.software, self.tables, {self.stage: self.instance_type})
+        object.__setattr__(self, "completed", done)
+
+    @property
+    def cuda_runtime(self) -> str | None:
+        """ "12.4.1" from cuda, "12.6" from a wheel build; None: CPU-only."""
+        return self.completed.cuda.version if self.completed.cuda else None
+
+    @property
+    def cuda_from(self) -> str | None:
+        """ "cuda", or e.g. "torch 2.7.1 (PyPI default build cu126)"."""
+        return self.completed.cuda.origin if self.completed.cuda else None
+
+    @property
+    def instance(self) -> InstanceFacts | None:
+        """The stage's instance type, None without one or when the snapshot lacks it."""
+        return self.completed.instances[self.stage]
+
+    @property
+    def instance_gpu(self) -> str | None:
+        """GPU product of instance_type (None for CPU instances or no instance type)."""
+        return self.instance.info.gpu if self.instance else None
+
+    @property
+    def instance_gpu_count(self) -> int:
+        """GPUs on one instance (0 for CPU instances or no instance type)."""
+        return self.instance.info.gpu_count if self.instance else 0
 
     @property
     def kind(self) -> str:

@@ -1,6 +1,7 @@
 """Where an environment's stage runs: its node pool and image repository, from the resolved stage.
 
-Pure functions of the resolved stage and the compatibility tables: the Pulumi components
+Pure functions of the resolved stage (its completed instance facts and its knowledge
+snapshot): the Pulumi components
 create what they describe, and the drift checker expects what they describe.
 """
 
@@ -10,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 from envparity.core.diagnostics import UserError
-from envparity.core.knowledge import tables as compat_tables
 from envparity.core.model import ResolvedStage
 from envparity.core.names import ENVIRONMENT_LABEL, GPU_PRODUCT_LABEL, GPU_RESOURCE, STAGE_KEY
 
@@ -59,16 +59,16 @@ def node_pool_plan(env: ResolvedStage) -> NodePoolPlan | None:
     """The node group for `env`, or None when the stage names no instance type."""
     if env.instance_type is None:
         return None
-    info = compat_tables.instance_info(env.instance_type)
-    if info is None:
+    if env.instance is None:
         raise PlacementError(
             f"{env.name}: stages.{env.stage}.instance_type {env.instance_type!r} "
             "is not known to envparity",
             "use an instance type from docs/compatibility.md",
         )
+    info = env.instance.info
     gpu_node = info.gpu is not None
     ami_type = AMI_TYPES[(gpu_node, info.arch)]
-    if gpu_node and compat_tables.eks_gpu_ami_type(ami_type) is None:
+    if gpu_node and env.tables.eks_gpu_ami_type(ami_type) is None:
         raise PlacementError(
             f"EKS AMI type {ami_type} is not known to envparity",
             "add it to eks_gpu_ami_types in envparity/core/knowledge/curated.json with its source",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from envparity.core import compat
 from envparity.core.diagnostics import Diagnostic, SpecError, UserError
-from envparity.core.knowledge import tables as compat_tables
 from envparity.core.model import ResolvedStage, Spec, frozen_map
 
 
 def resolve(spec: Spec, stage: str) -> ResolvedStage:
-    """The resolved stage `stage` of `spec`; a stage the spec does not declare is an error."""
+    """The resolved stage `stage` of a loaded `spec`; a stage it does not declare is an error.
+
+    The resolved stage carries the spec's knowledge snapshot and completes itself from it
+    (model.ResolvedStage, complete.py).
+    """
     if stage not in spec.stages:
         declared = ", ".join(spec.stages) or "none"
         raise SpecError(
@@ -24,8 +26,6 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
         )
     own = spec.stages[stage]
     run = spec.run
-    instance = compat_tables.instance_info(own.instance_type) if own.instance_type else None
-    runtime = compat.cuda_runtime(spec.software)
     return ResolvedStage(
         name=spec.name,
         version=spec.version,
@@ -33,8 +33,7 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
         fingerprint=spec.fingerprint,
         description=spec.description,
         software=spec.software,
-        cuda_runtime=runtime.version if runtime else None,
-        cuda_from=runtime.origin if runtime else None,
+        tables=spec.tables,
         command=run.command,
         port=run.port,
         replicas=1 if own.replicas is None else own.replicas,
@@ -45,8 +44,6 @@ def resolve(spec: Spec, stage: str) -> ResolvedStage:
         backoff_limit=run.backoff_limit,
         schedule=own.schedule,
         instance_type=own.instance_type,
-        instance_gpu=instance.gpu if instance else None,
-        instance_gpu_count=instance.gpu_count if instance else 0,
         nodes=own.nodes,
         region=own.region,
         cluster=own.cluster,

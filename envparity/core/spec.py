@@ -2,7 +2,9 @@
 
 Every problem found is collected (not just the first) and reported with
 file:line:col. Compatibility knowledge (CUDA, GPUs, instances, torch) lives in
-`compat`; the rules here are the ones that need no table.
+`compat`; the rules here are the ones that need no table. The loader finds the knowledge
+snapshot for the spec's folder once and completes the spec with it (complete.py): the
+spec carries both, so nothing later looks the snapshot up again.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from envparity.core import compat, cuda_image, facts, knowledge, requirements, requirements_file
+from envparity.core import compat, cuda_image, facts, requirements, requirements_file
+from envparity.core.complete import complete, written_gpus
 from envparity.core.diagnostics import Diagnostic, SpecError
 from envparity.core.fingerprint import fingerprint
-from envparity.core.knowledge import tables as compat_tables
-from envparity.core.model import NodeRange, Run, Software, Spec, Stage, frozen_map
+from envparity.core.knowledge.tables import Tables
+from envparity.core.model import NodeRange, Run, Software, Spec, Stage, WrittenGpu, frozen_map
 from envparity.core.requirements_file import RequirementsFile
 from envparity.core.schema import check_schema
 from envparity.core.yamlsource import SourceMap, load_yaml
@@ -25,7 +28,6 @@ from envparity.core.yamlsource import SourceMap, load_yaml
 def load_spec(path: str | Path) -> Spec:
     """Load, validate and normalise one spec file; raise SpecError with every problem found."""
     name = str(path)
-    knowledge.use_directory(Path(path).parent)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -55,11 +57,14 @@ def load_specs(paths: Iterable[str | Path]) -> list[Spec]:
     return specs
 
 
-def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> Spec:
+def parse_spec(
+    text: str, file: str = "<spec>", read: Reader | None = None, tables: Tables | None = None
+) -> Spec:
     """Like `load_spec`, from text; `file` names it in messages.
 
     `read(relative_path)` gives the text of a file the spec names (python_requirements),
-    or None when there is none; by default it reads beside `file`.
+    or None when there is none; by default it reads beside `file`. `tables` is the
+    knowledge to check against; by default the snapshot for the folder of `file`.
     """
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
@@ -70,14 +75,16 @@ def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> S
             at_start=True,
         )
     schema_problems = _with_python_hint(check_schema(data, source.raw), source.raw)
+    tables = tables or _tables_for(file)
+    gpus = written_gpus(_list(data.get("gpus")), tables)
     # The rules of meaning look only at values of the right shape, so they run even when
     # the schema found problems elsewhere: one round shows every problem that can be known.
-    problems = _unless_reported(_check_meaning(data), schema_problems)
+    problems = _unless_reported(_check_meaning(data, tables, gpus), schema_problems)
     from_file, file_problems = _read_requirements(data, file, read)
     problems += schema_problems + file_problems
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
-    spec = _build(data, source, from_file)
+    spec = _build(data, source, from_file, tables, gpus)
     found = _relocated(compat.check_compatibility(spec), spec, source)
     problems = _locate(problems + found, source)
     if any(d.severity == "error" for d in problems):
@@ -86,6 +93,11 @@ def parse_spec(text: str, file: str = "<spec>", read: Reader | None = None) -> S
 
 
 Reader = Callable[[str], "str | None"]
+
+
+def _tables_for(file: str) -> Tables:
+    """The knowledge for a spec file: the snapshot found from its folder upwards."""
+    return Tables.for_folder(Path(file).parent if file != "<spec>" else None)
 
 
 def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
@@ -135,9 +147,9 @@ def _at_gpu_name(d: Diagnostic, spec: Spec, source: SourceMap) -> Diagnostic:
     product = gpus[path[1]] if path[1] < len(gpus) else None
     if product is None or product not in d.message:
         return d
-    for key, text in source.raw.items():
-        if len(key) == 2 and key[0] == "gpus" and product in (facts.gpu_products(text) or ()):
-            return replace(d, path=key)
+    for written in spec.completed.gpus:  # type: ignore[union-attr]
+        if product in written.products:
+            return replace(d, path=("gpus", written.index))
     return d
 
 
@@ -181,7 +193,9 @@ def _file_error(file: str, message: str, hint: str, *, at_start: bool = False) -
     return SpecError([Diagnostic(message, file=file, hint=hint, **where)])
 
 
-def parse_spec_unchecked(text: str, file: str, read: Reader | None = None) -> Spec:
+def parse_spec_unchecked(
+    text: str, file: str, read: Reader | None = None, tables: Tables | None = None
+) -> Spec:
     """A spec that passes the schema, without the rules of meaning (for comparing with history)."""
     data, source = load_yaml(text, file)
     problems = check_schema(data) if isinstance(data, dict) else [Diagnostic("not a spec mapping")]
@@ -190,7 +204,8 @@ def parse_spec_unchecked(text: str, file: str, read: Reader | None = None) -> Sp
     from_file, problems = _read_requirements(data, file, read)
     if any(d.severity == "error" for d in problems):
         raise SpecError(_locate(problems, source))
-    return _build(data, source, from_file)
+    tables = tables or _tables_for(file)
+    return _build(data, source, from_file, tables, written_gpus(_list(data.get("gpus")), tables))
 
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
@@ -199,13 +214,20 @@ def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
     return sorted(located, key=lambda d: (d.line or 0, d.column or 0))
 
 
-def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) -> Spec:
+def _build(
+    data: dict,
+    source: SourceMap,
+    from_file: RequirementsFile | None,
+    tables: Tables,
+    written: tuple[WrittenGpu, ...],
+) -> Spec:
+    """The completed model of a spec that passed the schema."""
     cuda = data.get("cuda")
     pins = list(data["python_packages"]) + list(from_file.requirements if from_file else ())
     indexes = list(data.get("package_indexes") or ())
     indexes += [u for u in (from_file.extra_index_urls if from_file else ()) if u not in indexes]
-    gpus = {p for name in data.get("gpus") or () for p in facts.gpu_products(name) or (name,)}
-    tag = cuda_image.parse(data["base_image"]) if data.get("base_image") else None
+    gpus = {p for name in written for p in name.products or (name.name,)}
+    tag = cuda_image.parse(data["base_image"], tables) if data.get("base_image") else None
     software = Software(
         envparity=data["envparity"],
         name=data["name"],
@@ -216,7 +238,7 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         cuda_flavor=data.get("cuda_flavor", tag.flavor if tag else "runtime") if cuda else None,
         driver=data.get("driver"),
         gpus=tuple(sorted(gpus)),
-        os=data.get("os") or (tag.os if tag else compat_tables.default_os(cuda)),
+        os=data.get("os") or (tag.os if tag else tables.default_os(cuda)),
         base_image=data.get("base_image"),
         system_packages=tuple(sorted(data.get("system_packages") or ())),
         python_packages=requirements.normalise_all(pins),
@@ -235,6 +257,7 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         backoff_limit=raw_run.get("backoff_limit", Run.backoff_limit),
     )
     stages = {name: _stage(raw or {}) for name, raw in data["stages"].items()}
+    instance_types = {name: stage.instance_type for name, stage in stages.items()}
     return Spec(
         source.file,
         software,
@@ -243,6 +266,8 @@ def _build(data: dict, source: SourceMap, from_file: RequirementsFile | None) ->
         frozen_map(stages),
         fingerprint(software),
         positions=source,
+        tables=tables,
+        completed=complete(software, tables, instance_types, written),
     )
 
 
@@ -278,7 +303,7 @@ def _mapping(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _check_meaning(data: dict) -> list[Diagnostic]:
+def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> list[Diagnostic]:
     """The rules that need no compatibility table.
 
     They run on whatever has the shape they read (a list, a mapping, a string) whether or
@@ -296,7 +321,7 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 'set cuda (e.g. cuda: "12.4.1"), or remove cudnn for a CPU-only environment',
             )
         )
-    out += cuda_image.check(data)
+    out += cuda_image.check(data, tables)
     if data.get("cuda_flavor") is not None and not data.get("cuda"):
         out.append(
             Diagnostic(
@@ -306,14 +331,16 @@ def _check_meaning(data: dict) -> list[Diagnostic]:
                 'set cuda (e.g. cuda: "12.4.1"), or remove cuda_flavor',
             )
         )
-    for i, name in enumerate(_list(data.get("gpus"))):
-        if isinstance(name, str) and facts.gpu_products(name) is None:
-            aliases = ", ".join(f"{a} ({' or '.join(p)})" for a, p in facts.gpu_aliases().items())
+    for gpu in gpus:
+        if not gpu.products:
+            aliases = ", ".join(
+                f"{a} ({' or '.join(p)})" for a, p in facts.gpu_aliases(tables).items()
+            )
             out.append(
                 Diagnostic(
-                    f"GPU '{name}' is not known to envparity",
-                    ("gpus", i),
-                    f"use one of: {', '.join(facts.gpu_names())}; short names: {aliases}",
+                    f"GPU '{gpu.name}' is not known to envparity",
+                    ("gpus", gpu.index),
+                    f"use one of: {', '.join(facts.gpu_names(tables))}; short names: {aliases}",
                 )
             )
     top_env = _mapping(data.get("env"))

@@ -52,7 +52,10 @@ def check_against(new: Spec, ref: str) -> list[Diagnostic]:
         return []
     beside = Path(new.source).parent
     old = parse_spec_unchecked(
-        text, f"{ref}:{new.source}", read=lambda relative: _git_show(beside / relative, ref)
+        text,
+        f"{ref}:{new.source}",
+        read=lambda relative: _git_show(beside / relative, ref),
+        tables=new.tables,  # judged with the same knowledge as the spec it is compared with
     )
     need, changed = required_bump(old, new)
     got = actual_bump(old.version, new.version)

@@ -11,10 +11,11 @@ import pytest
 
 from envparity.adapters.knowledge_refresh import CURATED as CURATED_FILE
 from envparity.core.knowledge import PACKAGED, version_key
-from envparity.core.knowledge import tables as t
+from envparity.core.knowledge.tables import Tables
 
 SNAPSHOT = json.loads(PACKAGED.read_text(encoding="utf-8"))
 CURATED = json.loads(CURATED_FILE.read_text(encoding="utf-8"))
+t = Tables.for_folder()  # the snapshot a spec in this repository is checked against
 CITED = (
     "cuda_drivers",
     "cuda_minor_compat",
@@ -237,7 +238,8 @@ def test_importing_the_lookups_reads_nothing_until_asked():
         "from envparity.core import knowledge\n"
         "before = knowledge._load.cache_info().currsize\n"
         "heavy = sorted({'yaml', 'jsonschema', 'boto3', 'urllib.request'} & set(sys.modules))\n"
-        "t.min_driver_for_cuda('12.4.1'); t.min_driver_for_cuda('12.8.1')\n"
+        "k = t.Tables.for_folder()\n"
+        "k.min_driver_for_cuda('12.4.1'); k.min_driver_for_cuda('12.8.1')\n"
         "print(before, heavy, knowledge._load.cache_info().currsize)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

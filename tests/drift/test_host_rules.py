@@ -6,7 +6,6 @@ import dataclasses
 
 from envparity.adapters.collectors import host
 from envparity.core.drift import engine
-from envparity.core.knowledge import tables as compat_tables
 from tests.drift.conftest import fake_nvml, gpu_spec
 
 
@@ -66,7 +65,7 @@ def test_without_driver_the_floor_is_cudas(resolved):
     del data["driver"]
     _, env = resolved(data, "production")
     floor = engine.driver_floor(env)
-    assert floor == compat_tables.min_driver_for_cuda("12.4.1")
+    assert floor == env.tables.min_driver_for_cuda("12.4.1")
     result = engine.compare(
         "host",
         env,

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from envparity.core.knowledge import tables as t
 from envparity.core.knowledge import version_key
+from envparity.core.knowledge.tables import Tables
 from envparity.core.render.dockerfile import choose_base
 from envparity.core.spec import load_spec, parse_spec
+
+t = Tables.for_folder()  # the snapshot a spec in this repository is checked against
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from envparity.core.compat import cuda_runtime
 from envparity.core.diagnostics import SpecError
 from envparity.core.drift.engine import driver_floor
 from envparity.core.render.dockerfile import choose_base
@@ -49,7 +48,7 @@ def test_the_wheels_cuda_decides_the_driver_floor():
 
 def test_an_index_build_brings_its_cuda_too():
     text = EMBED.replace("torch==2.7.1", "torch==2.7.1+cu128")
-    runtime = cuda_runtime(parse_spec(text, "embed.yaml").software)
+    runtime = parse_spec(text, "embed.yaml").completed.cuda
     assert (runtime.version, runtime.build) == ("12.8", "cu128")
 
 

@@ -9,7 +9,6 @@ import pulumi_aws
 import pytest
 
 from envparity.adapters.pulumi_plan import PlanError, plan
-from envparity.core.knowledge.tables import instance_info
 from envparity.core.model import STAGES
 from envparity.core.resolve import resolve
 from envparity.core.spec import load_spec
@@ -84,7 +83,7 @@ def test_every_aws_stage_follows_its_resolved_stage(plans, project, name, stage)
     assert one(p, "pulumi:providers:aws").inputs["region"] == env.region
     assert replicas(p) == env.replicas
     limits = pod_spec(p)["containers"][0]["resources"].get("limits", {})
-    gpu = instance_info(env.instance_type).gpu
+    gpu = env.instance_gpu
     if gpu:
         assert group["amiType"] == "AL2023_x86_64_NVIDIA"
         assert pod_spec(p)["nodeSelector"]["envparity.io/gpu-product"] == gpu

@@ -4,7 +4,9 @@ A snapshot is one JSON file (format in docs/compatibility.md): the packaged
 `envparity/core/knowledge/snapshot.json`, or a team's `.envparity/knowledge.json` written by
 `envparity knowledge refresh`. The team snapshot wins when one is found walking up from
 the spec's directory (or the working directory); `ENVPARITY_KNOWLEDGE=PATH` names a file
-outright. Nothing is read until a rule asks.
+outright. There is no snapshot "in use": the loader finds the one for a spec's folder and
+the spec carries it (docs/architecture.md: data flows one way), so loading a spec from
+another folder never changes what other specs see. Nothing is read until asked.
 """
 
 from __future__ import annotations
@@ -23,30 +25,21 @@ PACKAGED = Path(__file__).with_name("snapshot.json")
 TEAM_FILE = Path(".envparity") / "knowledge.json"
 FORMAT = 1
 
-_start: Path | None = None  # where the team-snapshot search starts; None = working directory
-
 
 class KnowledgeError(UserError):
     """A snapshot file that cannot be used (unreadable, not JSON, other format)."""
 
 
-_active: Knowledge | None = None  # the snapshot in use for _start, found on first use
+def locate(start: str | Path | None = None) -> tuple[Path, str]:
+    """(path, kind) of the snapshot for folder `start` (default: the working directory).
 
-
-def use_directory(directory: str | Path | None) -> None:
-    """Look for the team snapshot from `directory` upwards (the loader calls it per spec)."""
-    global _start, _active
-    start = Path(directory).absolute() if directory is not None else None
-    if start != _start:
-        _start, _active = start, None
-
-
-def locate(start: Path | None = None) -> tuple[Path, str]:
-    """(path, kind) of the snapshot in use: kind is 'env', 'team' or 'packaged'."""
+    kind is 'env' (ENVPARITY_KNOWLEDGE), 'team' (.envparity/knowledge.json found from
+    `start` upwards) or 'packaged'.
+    """
     named = os.environ.get("ENVPARITY_KNOWLEDGE")
     if named:
         return Path(named), "env"
-    here = (start or _start or Path.cwd()).resolve()
+    here = Path(start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / TEAM_FILE
         if candidate.is_file():
@@ -54,13 +47,10 @@ def locate(start: Path | None = None) -> tuple[Path, str]:
     return PACKAGED, "packaged"
 
 
-def current() -> Knowledge:
-    """The knowledge of the snapshot in use (looked up once per directory and process)."""
-    global _active
-    if _active is None:
-        path, kind = locate()
-        _active = _load(str(path), kind)
-    return _active
+def find(start: str | Path | None = None) -> Knowledge:
+    """The snapshot for folder `start` (see `locate`); each file is read once per process."""
+    path, kind = locate(start)
+    return _load(str(path), kind)
 
 
 @cache

@@ -1,18 +1,21 @@
 """Lookups over the compatibility knowledge (envparity.core.knowledge): no facts live here.
 
-Every answer comes from the snapshot in use (the team's `.envparity/knowledge.json`, else
-the packaged one), read on first use. A value the snapshot does not hold is "not known":
-lookups return None. The one inference is NVIDIA's own rule for update releases: a CUDA
-release that exists (it has nvidia/cuda tags) but has no Table 3 row needs at least the
-floor of the newest listed update of its minor (docs/compatibility.md).
+`Tables(snapshot)` answers from one snapshot, the one the loader found for the spec's folder
+and that the spec and its resolved stages carry (no snapshot is "in use" process-wide).
+The functions at module level need no snapshot (version arithmetic). A value the snapshot
+does not hold is "not known": lookups return None. The one inference is NVIDIA's own rule
+for update releases: a CUDA release that exists (it has nvidia/cuda tags) but has no
+Table 3 row needs at least the floor of the newest listed update of its minor
+(docs/compatibility.md).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 from envparity.core import knowledge
-from envparity.core.knowledge import Instance, Wheels, version_key
+from envparity.core.knowledge import Instance, Knowledge, Wheels, version_key
 
 # Newest first: default_os picks the first with a tag for the CUDA version.
 UBUNTU_LTS = ("ubuntu24.04", "ubuntu22.04", "ubuntu20.04")
@@ -41,10 +44,6 @@ class EksAmiType(NamedTuple):
     end_of_support: str | None
 
 
-def _k() -> knowledge.Knowledge:
-    return knowledge.current()
-
-
 # --- versions ------------------------------------------------------------------------------
 def parse_version(text: str) -> tuple[int, ...] | None:
     """'550.54.15' -> (550, 54, 15); None when the text is not dot-separated numbers."""
@@ -64,53 +63,6 @@ def dotted(minor: tuple[int, int]) -> str:
     return f"{minor[0]}.{minor[1]}"
 
 
-# --- CUDA and drivers ------------------------------------------------------------------------
-def cuda_releases() -> tuple[str, ...]:
-    """Every CUDA X.Y.Z the snapshot knows to exist, oldest first."""
-    return _k().cuda_releases
-
-
-def table3_releases() -> tuple[str, ...]:
-    """The CUDA releases with a Table 3 row, oldest first."""
-    return tuple(_k().cuda_drivers)
-
-
-def min_driver_for_cuda(cuda: str) -> str | None:
-    """The full-toolkit Linux driver floor of an existing CUDA release, or None when not known.
-
-    A release without a Table 3 row takes the floor of the newest listed update of its minor.
-    """
-    k = _k()
-    if cuda in k.cuda_drivers:
-        return k.cuda_drivers[cuda]
-    if cuda not in k.cuda_releases:
-        return None
-    return floor_source(cuda)[0]
-
-
-def floor_source(cuda: str) -> tuple[str | None, str | None]:
-    """(floor, the Table 3 release it is read from) for an existing release."""
-    k = _k()
-    if cuda in k.cuda_drivers:
-        return k.cuda_drivers[cuda], cuda
-    minor, key = cuda_minor(cuda), version_key(cuda)
-    listed = [c for c in k.cuda_drivers if cuda_minor(c) == minor and version_key(c) < key]
-    if not listed:
-        return None, None
-    newest = listed[-1]
-    return k.cuda_drivers[newest], newest
-
-
-def newer_than_snapshot(cuda: str) -> bool:
-    """Whether `cuda` is newer than every release the snapshot knows."""
-    known = _k().cuda_releases
-    return bool(known) and version_key(cuda) > version_key(known[-1])
-
-
-def minor_compat_driver(cuda_major: int) -> str | None:
-    return _k().minor_compat.get(cuda_major)
-
-
 def driver_at_least(driver: str, floor: str) -> bool:
     """Whether driver version `driver` is `floor` or newer (numeric, field by field)."""
     have, need = parse_version(driver), parse_version(floor)
@@ -119,76 +71,11 @@ def driver_at_least(driver: str, floor: str) -> bool:
     return have >= need
 
 
-def min_driver_for_cuda_minor(minor: tuple[int, int]) -> str | None:
-    """The lowest full-toolkit floor among the Table 3 releases of CUDA 'X.Y' (all need it)."""
-    return _k().minor_floors.get(tuple(minor))
-
-
-# --- GPUs ------------------------------------------------------------------------------------
-def gpu_products() -> tuple[str, ...]:
-    return tuple(sorted(_k().gpus))
-
-
-def gpu_info(product: str) -> GpuInfo | None:
-    row = _k().gpus.get(product)
-    if row is None:
-        return None
-    return GpuInfo(
-        tuple(row["capability"]),  # type: ignore[arg-type]
-        row["architecture"],
-        tuple(row["nvml_names"]),
-        tuple(row["gfd_products"]),
-    )
-
-
 def sm(capability: tuple[int, int]) -> str:
     """(9, 0) -> 'sm_90'."""
     return f"sm_{capability[0]}{capability[1]}"
 
 
-def arch_support(capability: tuple[int, int]) -> ArchSupport | None:
-    found = _k().arch_support.get(capability)
-    return ArchSupport(*found) if found else None  # type: ignore[arg-type]
-
-
-def cuda_supports_capability(cuda: str, capability: tuple[int, int]) -> bool | None:
-    """Whether CUDA `cuda` ('X.Y.Z' or 'X.Y') targets `capability`; None when not known."""
-    minor = cuda_minor(cuda)
-    support = arch_support(capability)
-    if minor is None or support is None:
-        return None
-    return support.first_cuda <= minor and (
-        support.dropped_in is None or minor < support.dropped_in
-    )
-
-
-def gpu_for_device_name(name: str | bytes) -> str | None:
-    """The spec product for an NVML device name or GFD `nvidia.com/gpu.product` label, else None."""
-    text = name.decode() if isinstance(name, bytes) else name
-    label = text.strip().replace(" ", "-")  # GFD's label is the NVML name with spaces as '-'
-    for product, row in _k().gpus.items():
-        if text in row["nvml_names"] or label in row["gfd_products"]:
-            return product
-        if label in (n.replace(" ", "-") for n in row["nvml_names"]):
-            return product
-    return None
-
-
-# --- AWS -------------------------------------------------------------------------------------
-def instance_types() -> dict[str, Instance]:
-    return _k().instances
-
-
-def instance_info(instance_type: str) -> Instance | None:
-    return _k().instances.get(instance_type)
-
-
-def eks_gpu_ami_type(ami_type: str) -> EksAmiType | None:
-    found = _k().eks_gpu_ami_types.get(ami_type)
-    return EksAmiType(*found) if found else None
-
-
-# --- PyTorch ---------------------------------------------------------------------------------
 def build_cuda(build: str) -> tuple[int, int] | None:
     """'cu124' -> (12, 4); 'cu118' -> (11, 8); None for anything else."""
     digits = build[2:] if build.startswith("cu") else ""
@@ -197,106 +84,216 @@ def build_cuda(build: str) -> tuple[int, int] | None:
     return int(digits[:2]), int(digits[2])
 
 
-def releases(project: str) -> tuple[str, ...]:
-    """Versions of `project` the snapshot has wheels for, oldest first."""
-    return _k().releases(project)
+class Tables:
+    """The lookups over one knowledge snapshot."""
 
+    # Version arithmetic needs no snapshot; offered here too so rules ask one object.
+    parse_version = staticmethod(parse_version)
+    cuda_minor = staticmethod(cuda_minor)
+    dotted = staticmethod(dotted)
+    driver_at_least = staticmethod(driver_at_least)
+    sm = staticmethod(sm)
+    build_cuda = staticmethod(build_cuda)
+    FLAVORS = FLAVORS
+    UBUNTU_LTS = UBUNTU_LTS
 
-def wheels(project: str, version: str) -> dict[str, Wheels]:
-    """build -> Wheels of one release; empty when the snapshot does not have the release."""
-    return _k().wheels.get((project, version), {})
+    def __init__(self, snapshot: Knowledge):
+        self.snapshot = snapshot
 
+    @classmethod
+    def for_folder(cls, folder: str | Path | None = None) -> Tables:
+        """The lookups over the snapshot for `folder` (default: the working directory)."""
+        return cls(knowledge.find(folder))
 
-def torch_builds(torch_minor: str) -> tuple[str, ...] | None:
-    """CUDA builds ('cu124', ...) published for any torch 'X.Y.*', or None when not known."""
-    found = {
-        build
-        for (project, version), builds in _k().wheels.items()
-        if project == "torch" and ".".join(version.split(".")[:2]) == torch_minor
-        for build in builds
-        if build_cuda(build)
-    }
-    return tuple(sorted(found)) if found else None
+    # --- CUDA and drivers ------------------------------------------------------------------------
+    def cuda_releases(self) -> tuple[str, ...]:
+        """Every CUDA X.Y.Z the snapshot knows to exist, oldest first."""
+        return self.snapshot.cuda_releases
 
+    def table3_releases(self) -> tuple[str, ...]:
+        """The CUDA releases with a Table 3 row, oldest first."""
+        return tuple(self.snapshot.cuda_drivers)
 
-def torch_minors() -> tuple[str, ...]:
-    """torch 'X.Y' with known builds, oldest first."""
-    minors = {".".join(v.split(".")[:2]) for v in releases("torch")}
-    return tuple(sorted(minors, key=version_key))
+    def min_driver_for_cuda(self, cuda: str) -> str | None:
+        """The full-toolkit Linux driver floor of an existing CUDA release, or None when not known.
 
+        A release without a Table 3 row takes the floor of the newest listed update of its minor.
+        """
+        k = self.snapshot
+        if cuda in k.cuda_drivers:
+            return k.cuda_drivers[cuda]
+        if cuda not in k.cuda_releases:
+            return None
+        return self.floor_source(cuda)[0]
 
-def torch_pypi_default_build(torch_minor: str) -> str | None:
-    return _k().pypi_default.get(torch_minor)
+    def floor_source(self, cuda: str) -> tuple[str | None, str | None]:
+        """(floor, the Table 3 release it is read from) for an existing release."""
+        k = self.snapshot
+        if cuda in k.cuda_drivers:
+            return k.cuda_drivers[cuda], cuda
+        minor, key = cuda_minor(cuda), version_key(cuda)
+        listed = [c for c in k.cuda_drivers if cuda_minor(c) == minor and version_key(c) < key]
+        if not listed:
+            return None, None
+        newest = listed[-1]
+        return k.cuda_drivers[newest], newest
 
+    def newer_than_snapshot(self, cuda: str) -> bool:
+        """Whether `cuda` is newer than every release the snapshot knows."""
+        known = self.snapshot.cuda_releases
+        return bool(known) and version_key(cuda) > version_key(known[-1])
 
-def torch_build_arches(torch_minor: str, build: str) -> tuple[tuple[int, int], ...] | None:
-    return _k().build_arches.get((torch_minor, build))
+    def minor_compat_driver(self, cuda_major: int) -> str | None:
+        return self.snapshot.minor_compat.get(cuda_major)
 
+    def min_driver_for_cuda_minor(self, minor: tuple[int, int]) -> str | None:
+        """The lowest full-toolkit floor among the Table 3 releases of CUDA 'X.Y' (all need it)."""
+        return self.snapshot.minor_floors.get(tuple(minor))
 
-def jax_cuda_major(extra: str) -> int | None:
-    return _k().jax_extras.get(extra)
+    # --- GPUs ------------------------------------------------------------------------------------
+    def gpu_products(self) -> tuple[str, ...]:
+        return tuple(sorted(self.snapshot.gpus))
 
+    def gpu_info(self, product: str) -> GpuInfo | None:
+        row = self.snapshot.gpus.get(product)
+        if row is None:
+            return None
+        return GpuInfo(
+            tuple(row["capability"]),  # type: ignore[arg-type]
+            row["architecture"],
+            tuple(row["nvml_names"]),
+            tuple(row["gfd_products"]),
+        )
 
-def jax_extras() -> tuple[str, ...]:
-    return tuple(_k().jax_extras)
+    def arch_support(self, capability: tuple[int, int]) -> ArchSupport | None:
+        found = self.snapshot.arch_support.get(capability)
+        return ArchSupport(*found) if found else None  # type: ignore[arg-type]
 
+    def cuda_supports_capability(self, cuda: str, capability: tuple[int, int]) -> bool | None:
+        """Whether CUDA `cuda` ('X.Y.Z' or 'X.Y') targets `capability`; None when not known."""
+        minor = cuda_minor(cuda)
+        support = self.arch_support(capability)
+        if minor is None or support is None:
+            return None
+        return support.first_cuda <= minor and (
+            support.dropped_in is None or minor < support.dropped_in
+        )
 
-# --- Official nvidia/cuda base images --------------------------------------------------------
-def cudnn_major(marker: str) -> str | None:
-    return _k().cudnn_markers.get(marker)
+    def gpu_for_device_name(self, name: str | bytes) -> str | None:
+        """The spec product for an NVML device name or GFD `nvidia.com/gpu.product` label.
 
+        None when the snapshot knows no such GPU.
+        """
+        text = name.decode() if isinstance(name, bytes) else name
+        label = text.strip().replace(" ", "-")  # GFD's label is the NVML name with spaces as '-'
+        for product, row in self.snapshot.gpus.items():
+            if text in row["nvml_names"] or label in row["gfd_products"]:
+                return product
+            if label in (n.replace(" ", "-") for n in row["nvml_names"]):
+                return product
+        return None
 
-def image_cudas(os: str) -> tuple[str, ...]:
-    """CUDA releases with nvidia/cuda tags on `os`, oldest first."""
-    return tuple(sorted(_k().images.get(os, {}), key=version_key))
+    # --- AWS -------------------------------------------------------------------------------------
+    def instance_types(self) -> dict[str, Instance]:
+        return self.snapshot.instances
 
+    def instance_info(self, instance_type: str) -> Instance | None:
+        return self.snapshot.instances.get(instance_type)
 
-def image_tags() -> frozenset[str]:
-    return _k().image_tags
+    def eks_gpu_ami_type(self, ami_type: str) -> EksAmiType | None:
+        found = self.snapshot.eks_gpu_ami_types.get(ami_type)
+        return EksAmiType(*found) if found else None
 
+    # --- PyTorch ---------------------------------------------------------------------------------
 
-def cuda_base_image(cuda: str, cudnn: str | None, os: str, flavor: str) -> str | None:
-    """The exact `nvidia/cuda` reference when that tag is in the tag list, else None.
+    def releases(self, project: str) -> tuple[str, ...]:
+        """Versions of `project` the snapshot has wheels for, oldest first."""
+        return self.snapshot.releases(project)
 
-    `cudnn` is the cuDNN major ("9") or None for an image without cuDNN; `flavor` is
-    "base", "runtime" or "devel".
-    """
-    if flavor not in FLAVORS:
-        raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
-    suffixes = _k().images.get(os, {}).get(cuda, set())
-    if cudnn is None:
-        return f"nvidia/cuda:{cuda}-{flavor}-{os}" if flavor in suffixes else None
-    for suffix in sorted(suffixes):
-        marker, _, rest = suffix.partition("-")
-        if rest == flavor and cudnn_major(marker) == str(cudnn):
-            return f"nvidia/cuda:{cuda}-{suffix}-{os}"
-    return None
+    def wheels(self, project: str, version: str) -> dict[str, Wheels]:
+        """build -> Wheels of one release; empty when the snapshot does not have the release."""
+        return self.snapshot.wheels.get((project, version), {})
 
+    def torch_builds(self, torch_minor: str) -> tuple[str, ...] | None:
+        """CUDA builds ('cu124', ...) published for any torch 'X.Y.*', or None when not known."""
+        found = {
+            build
+            for (project, version), builds in self.snapshot.wheels.items()
+            if project == "torch" and ".".join(version.split(".")[:2]) == torch_minor
+            for build in builds
+            if build_cuda(build)
+        }
+        return tuple(sorted(found)) if found else None
 
-def cudnn_majors(cuda: str, os: str, flavor: str) -> tuple[str, ...]:
-    """cuDNN majors that nvidia/cuda tags of `cuda` on `os` carry for `flavor`."""
-    found = set()
-    for suffix in _k().images.get(os, {}).get(cuda, set()):
-        marker, _, rest = suffix.partition("-")
-        major = cudnn_major(marker)
-        if rest == flavor and major:
-            found.add(major)
-    return tuple(sorted(found))
+    def torch_minors(self) -> tuple[str, ...]:
+        """torch 'X.Y' with known builds, oldest first."""
+        minors = {".".join(v.split(".")[:2]) for v in self.releases("torch")}
+        return tuple(sorted(minors, key=version_key))
 
+    def torch_pypi_default_build(self, torch_minor: str) -> str | None:
+        return self.snapshot.pypi_default.get(torch_minor)
 
-def image_oses_for_cuda(cuda: str) -> tuple[str, ...]:
-    """The OSes with official nvidia/cuda tags for CUDA `cuda`, newest Ubuntu first."""
-    return tuple(os for os in UBUNTU_LTS if cuda in _k().images.get(os, {}))
+    def torch_build_arches(
+        self, torch_minor: str, build: str
+    ) -> tuple[tuple[int, int], ...] | None:
+        return self.snapshot.build_arches.get((torch_minor, build))
 
+    def jax_cuda_major(self, extra: str) -> int | None:
+        return self.snapshot.jax_extras.get(extra)
 
-def default_os(cuda: str | None) -> str:
-    """The base OS a spec gets when it names none.
+    def jax_extras(self) -> tuple[str, ...]:
+        return tuple(self.snapshot.jax_extras)
 
-    CPU-only: debian12. GPU: the newest Ubuntu LTS with an official nvidia/cuda tag for
-    `cuda`; when no tag is known, the newest Ubuntu LTS (the compatibility check then
-    says that no official image exists and asks for `os` or `base_image`).
-    """
-    if cuda is None:
-        return CPU_DEFAULT_OS
-    oses = image_oses_for_cuda(cuda)
-    return oses[0] if oses else UBUNTU_LTS[0]
+    # --- Official nvidia/cuda base images --------------------------------------------------------
+    def cudnn_major(self, marker: str) -> str | None:
+        return self.snapshot.cudnn_markers.get(marker)
+
+    def image_cudas(self, os: str) -> tuple[str, ...]:
+        """CUDA releases with nvidia/cuda tags on `os`, oldest first."""
+        return tuple(sorted(self.snapshot.images.get(os, {}), key=version_key))
+
+    def image_tags(self) -> frozenset[str]:
+        return self.snapshot.image_tags
+
+    def cuda_base_image(self, cuda: str, cudnn: str | None, os: str, flavor: str) -> str | None:
+        """The exact `nvidia/cuda` reference when that tag is in the tag list, else None.
+
+        `cudnn` is the cuDNN major ("9") or None for an image without cuDNN; `flavor` is
+        "base", "runtime" or "devel".
+        """
+        if flavor not in FLAVORS:
+            raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
+        suffixes = self.snapshot.images.get(os, {}).get(cuda, set())
+        if cudnn is None:
+            return f"nvidia/cuda:{cuda}-{flavor}-{os}" if flavor in suffixes else None
+        for suffix in sorted(suffixes):
+            marker, _, rest = suffix.partition("-")
+            if rest == flavor and self.cudnn_major(marker) == str(cudnn):
+                return f"nvidia/cuda:{cuda}-{suffix}-{os}"
+        return None
+
+    def cudnn_majors(self, cuda: str, os: str, flavor: str) -> tuple[str, ...]:
+        """cuDNN majors that nvidia/cuda tags of `cuda` on `os` carry for `flavor`."""
+        found = set()
+        for suffix in self.snapshot.images.get(os, {}).get(cuda, set()):
+            marker, _, rest = suffix.partition("-")
+            major = self.cudnn_major(marker)
+            if rest == flavor and major:
+                found.add(major)
+        return tuple(sorted(found))
+
+    def image_oses_for_cuda(self, cuda: str) -> tuple[str, ...]:
+        """The OSes with official nvidia/cuda tags for CUDA `cuda`, newest Ubuntu first."""
+        return tuple(os for os in UBUNTU_LTS if cuda in self.snapshot.images.get(os, {}))
+
+    def default_os(self, cuda: str | None) -> str:
+        """The base OS a spec gets when it names none.
+
+        CPU-only: debian12. GPU: the newest Ubuntu LTS with an official nvidia/cuda tag for
+        `cuda`; when no tag is known, the newest Ubuntu LTS (the compatibility check then
+        says that no official image exists and asks for `os` or `base_image`).
+        """
+        if cuda is None:
+            return CPU_DEFAULT_OS
+        oses = self.image_oses_for_cuda(cuda)
+        return oses[0] if oses else UBUNTU_LTS[0]

@@ -95,7 +95,7 @@ def choose_base(spec: Spec) -> Base:
         from envparity.core import facts
 
         flavor = sw.cuda_flavor or "runtime"
-        ref = facts.cuda_image(sw.cuda, sw.cudnn, sw.os, flavor)
+        ref = facts.cuda_image(sw.cuda, sw.cudnn, sw.os, flavor, spec.tables)
         if ref is None:
             cudnn = f" with cuDNN {sw.cudnn}" if sw.cudnn else ""
             raise RenderError(

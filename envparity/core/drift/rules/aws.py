@@ -6,7 +6,6 @@ from envparity.core.drift.expectations import Expectations, spec_file
 from envparity.core.drift.findings import WARNING
 from envparity.core.drift.observed import AwsFacts
 from envparity.core.drift.outcome import Outcome
-from envparity.core.knowledge import tables as compat_tables
 from envparity.core.model import ResolvedStage
 from envparity.core.names import FINGERPRINT_KEY, NAME_KEY, STAGE_KEY
 
@@ -48,7 +47,7 @@ def compare_aws(out: Outcome, env: ResolvedStage, facts: AwsFacts, exp: Expectat
             f"restore it: {up}",
         )
         out.expect(obj, "amiType", pool.ami_type, group.ami_type, f"restore it: {up}")
-        ami = compat_tables.eks_gpu_ami_type(group.ami_type or "")
+        ami = env.tables.eks_gpu_ami_type(group.ami_type or "")
         if ami is not None and ami.end_of_support:
             out.differ(
                 obj,

@@ -1,29 +1,21 @@
-"""GPU rules shared by the host and kubernetes targets: driver floor, product, architecture."""
+"""GPU rules shared by the host and kubernetes targets: driver floor, product, architecture.
+
+They read the resolved stage's completed facts (CUDA runtime, driver floor) and ask its
+knowledge snapshot (`env.tables`) about what was observed; nothing is derived again.
+"""
 
 from __future__ import annotations
 
 from envparity.core.drift.findings import DRIFT, WARNING
 from envparity.core.drift.outcome import Outcome
-from envparity.core.knowledge import tables as compat_tables
+from envparity.core.knowledge.tables import driver_at_least, sm
 from envparity.core.model import ResolvedStage
-
-
-def _cuda(env: ResolvedStage) -> str | None:
-    """The stage's CUDA runtime (`cuda`, or the CUDA a pinned torch build brings)."""
-    from envparity.core.compat import cuda_runtime
-
-    runtime = cuda_runtime(env.software)
-    return runtime.version if runtime else None
 
 
 def driver_floor(env: ResolvedStage) -> str | None:
     """The lowest NVIDIA driver the stage may run on: the spec's `driver`, else the floor of
     its CUDA runtime (`cuda`, or the CUDA a pinned torch build brings)."""
-    if env.software.driver:
-        return env.software.driver
-    from envparity.core.compat import driver_floor as needed
-
-    return needed(env.software)
+    return env.software.driver or env.completed.driver_floor
 
 
 def driver_ok(out: Outcome, obj: str, env: ResolvedStage, driver: str) -> None:
@@ -31,12 +23,12 @@ def driver_ok(out: Outcome, obj: str, env: ResolvedStage, driver: str) -> None:
     if floor is None:
         out.gap(
             obj,
-            f"the driver floor of CUDA {_cuda(env)} is not known to envparity",
+            f"the driver floor of CUDA {env.cuda_runtime} is not known to envparity",
             "set `driver:` in the spec",
         )
         return
     try:
-        ok = compat_tables.driver_at_least(driver, floor)
+        ok = driver_at_least(driver, floor)
     except ValueError:
         out.differ(obj, "driver", f">= {floor}", driver, "the driver reports an unreadable version")
         return
@@ -57,7 +49,7 @@ def product_ok(
     device_name: str,
     capability: tuple[int, int] | None,
 ) -> None:
-    product = compat_tables.gpu_for_device_name(device_name)
+    product = env.tables.gpu_for_device_name(device_name)
     allowed = list(env.software.gpus)
     if product is None:
         out.differ(
@@ -79,24 +71,22 @@ def product_ok(
             same=product in allowed,
         )
     if product is not None and capability is None:
-        capability = compat_tables.gpu_info(product).capability
-    if capability is not None and _cuda(env):
-        supported = compat_tables.cuda_supports_capability(_cuda(env), capability)
+        capability = env.tables.gpu_info(product).capability
+    cuda = env.cuda_runtime
+    if capability is not None and cuda:
+        supported = env.tables.cuda_supports_capability(cuda, capability)
         if supported is None:
             out.gap(
                 obj,
-                f"whether CUDA {_cuda(env)} supports "
-                f"{compat_tables.sm(capability)} is not known to envparity",
+                f"whether CUDA {cuda} supports {sm(capability)} is not known to envparity",
                 "add the architecture to the knowledge snapshot's arch_support with its source",
             )
         else:
             out.expect(
                 obj,
                 "compute capability",
-                f"supported by CUDA {_cuda(env)}",
-                compat_tables.sm(capability)
-                if not supported
-                else f"supported by CUDA {_cuda(env)}",
-                f"pick a CUDA release that targets {compat_tables.sm(capability)}",
+                f"supported by CUDA {cuda}",
+                sm(capability) if not supported else f"supported by CUDA {cuda}",
+                f"pick a CUDA release that targets {sm(capability)}",
                 same=supported,
             )

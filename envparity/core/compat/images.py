@@ -1,0 +1,74 @@
+"""Base image tags: NVIDIA publishes an nvidia/cuda tag for the spec's CUDA, cuDNN and OS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from envparity.core.compat.common import distance
+from envparity.core.compat.cuda import suggestions
+from envparity.core.diagnostics import Diagnostic
+from envparity.core.knowledge import version_key
+from envparity.core.knowledge.tables import Tables
+from envparity.core.model import Spec
+
+
+def check(spec: Spec) -> Iterator[Diagnostic]:
+    sw, t = spec.software, spec.tables
+    if sw.cuda is None or sw.base_image is not None or t.min_driver_for_cuda(sw.cuda) is None:
+        return
+    flavor = sw.cuda_flavor or "runtime"
+    written_os = spec.positions is None or ("os",) in spec.positions.values
+    os_path = ("os",) if written_os else ("cuda",)
+    if t.cuda_base_image(sw.cuda, None, sw.os, flavor) is None:
+        elsewhere = [
+            o
+            for o in t.image_oses_for_cuda(sw.cuda)
+            if t.cuda_base_image(sw.cuda, sw.cudnn, o, flavor)
+        ]
+        nearest = _nearest_tags(t, sw.cuda, None, sw.os, flavor)
+        instead = suggestions(spec, sw.cuda)
+        if elsewhere:
+            ref = t.cuda_base_image(sw.cuda, sw.cudnn, elsewhere[0], flavor)
+            hint = f"use os: {elsewhere[0]} (it has {ref})"
+        elif instead:
+            hint = f'use cuda: "{instead[0]}" (it has images on {sw.os})'
+        else:
+            hint = "set base_image to an image with this CUDA, or pick another cuda/os"
+        yield Diagnostic(
+            f"nvidia/cuda has no tag {sw.cuda}-{flavor}-{sw.os}"
+            + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
+            os_path,
+            hint,
+        )
+        return
+    if sw.cudnn is not None and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, flavor) is None:
+        majors = t.cudnn_majors(sw.cuda, sw.os, flavor)
+        nearest = _nearest_tags(t, sw.cuda, sw.cudnn, sw.os, flavor)
+        instead = suggestions(spec, sw.cuda)
+        if majors:
+            hint = f'use cudnn: "{majors[-1]}"'
+        elif instead:
+            hint = f'use cuda: "{instead[0]}" (it has cuDNN {sw.cudnn} images on {sw.os})'
+        else:
+            hint = "remove cudnn, or set base_image to an image that has it"
+        offered = f"cuDNN {', '.join(majors)}" if majors else "no cuDNN"
+        yield Diagnostic(
+            f"nvidia/cuda has no cuDNN {sw.cudnn} {flavor} tag for CUDA {sw.cuda} on {sw.os} "
+            f"(its tags have {offered})"
+            + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
+            ("cudnn",),
+            hint,
+        )
+
+
+def _nearest_tags(
+    t: Tables, cuda: str, cudnn: str | None, os: str, flavor: str = "runtime"
+) -> list[tuple[str, str]]:
+    """(cuda, tag) of existing `flavor` tags on `os` with that cuDNN, nearest release first."""
+    key = version_key(cuda)
+    found = []
+    for other in t.image_cudas(os):
+        ref = t.cuda_base_image(other, cudnn, os, flavor)
+        if ref and t.min_driver_for_cuda(other):
+            found.append((distance(version_key(other), key), other, ref.split(":", 1)[1]))
+    return [(c, tag) for _, c, tag in sorted(found)]
