@@ -34,6 +34,7 @@ TORCH_FLOOR = Version("2.0")
 TIMEOUT = 30
 SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 _BUILD = re.compile(r"^(cpu|cu\d{3})$")
+FLAVORS = ("base", "runtime", "devel", "cudnn-runtime", "cudnn-devel")
 
 
 class SourceError(Exception):
@@ -50,12 +51,18 @@ class Source:
     repository: str = ""  # registry: the image repository; ec2: the region
     copy_of: str | None = None  # the primary source this is a copy of, when it is one
     note: str = ""
+    # registry: the flavours (FLAVORS, cuDNN markers folded into "cudnn-") this source lists
+    # in full for each (CUDA release, OS) it names; a registry's own tag list lists them all
+    complete_flavors: str = ".*"
 
 
 @dataclass
 class Readings:
     wheels: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # image -> tag -> ids
+    # image -> (cuda, os) -> flavour -> ids of the sources that list that flavour in full
+    lists: dict[str, dict[tuple[str, str], dict[str, set[str]]]] = field(default_factory=dict)
+    companions: dict[str, dict[str, Any]] = field(default_factory=dict)  # torch -> row
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -290,11 +297,13 @@ def read(sources: Iterable[Source], curated: dict) -> Readings:
         elif source.kind == "wheels-file":
             data = json.loads(Path(source.url).read_text(encoding="utf-8"))
             _merge_wheels(readings, [{**row, "sources": [source.id]} for row in data["wheels"]])
+            _merge_companions(readings, data.get("companions", []), source)
         elif source.kind == "registry":
             for tag in read_tags(source.url, source.repository):
                 image = image_of(tag)
                 if image:
                     readings.tags.setdefault(image, {}).setdefault(tag, set()).add(source.id)
+                    _note_list(readings, image, tag, source)
         elif source.kind == "ec2":
             for row in read_instances(source.repository, families, curated["aws_gpu_names"]):
                 old = readings.instances.get(row["name"])
@@ -303,6 +312,61 @@ def read(sources: Iterable[Source], curated: dict) -> Readings:
         else:
             raise SourceError(f"unknown source kind {source.kind!r}")
     return readings
+
+
+def _note_list(readings: Readings, image: str, tag: str, source: Source) -> None:
+    """Record that `source` lists its `complete_flavors` in full for the tag's CUDA and OS."""
+    found = _CUDA_TAG.match(tag)
+    if image != "nvidia/cuda" or not found:
+        return
+    full = [f for f in FLAVORS if re.fullmatch(source.complete_flavors, f)]
+    pair = readings.lists.setdefault(image, {}).setdefault((found["cuda"], found["os"]), {})
+    for flavor in full:
+        pair.setdefault(flavor, set()).add(source.id)
+
+
+def _merge_companions(readings: Readings, rows: Iterable[dict], source: Source) -> None:
+    """torch release -> the torchvision/torchaudio released with it; sources that disagree
+    are a data error."""
+    for row in rows:
+        old = readings.companions.setdefault(row["torch"], {**row, "sources": []})
+        for project in ("torchvision", "torchaudio"):
+            if old.get(project) != row.get(project):
+                raise SourceError(
+                    f"{source.id}: torch {row['torch']} goes with {project} {row.get(project)}, "
+                    f"another source says {old.get(project)}"
+                )
+        old["sources"] = sorted({*old["sources"], source.id})
+
+
+def _image_lists(readings: Readings) -> dict[str, list[dict[str, Any]]]:
+    """Per image, the (CUDA release, OS) pairs whose tag list is complete for some flavours:
+    a tag of such a flavour that is not in the snapshot does not exist."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for image, pairs in readings.lists.items():
+        rows = [
+            {
+                "cuda": cuda,
+                "os": os_,
+                "complete": [f for f in FLAVORS if f in flavors],
+                "sources": sorted({s for ids in flavors.values() for s in ids}),
+            }
+            for (cuda, os_), flavors in pairs.items()
+            if flavors
+        ]
+        out[image] = sorted(rows, key=lambda r: (version_key(r["cuda"]), r["os"]))
+    return dict(sorted(out.items()))
+
+
+def _release_completeness(wheels: list[dict]) -> None:
+    """A release's builds are all known when one source lists them in full (the index page,
+    or a copy of it): every row of that release then says so."""
+    complete: dict[tuple[str, str], bool] = {}
+    for row in wheels:
+        key = (row["project"], row["version"])
+        complete[key] = complete.get(key, False) or row.get("complete", True)
+    for row in wheels:
+        row["complete"] = complete[(row["project"], row["version"])]
 
 
 def _merge_wheels(readings: Readings, rows: Iterable[dict]) -> None:
@@ -359,11 +423,16 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
         readings.wheels.values(),
         key=lambda r: (r["project"], version_key(r["version"]), r["build"]),
     )
+    _release_completeness(wheels)
+    image_lists = _image_lists(readings)
+    companions = [readings.companions[v] for v in sorted(readings.companions, key=version_key)]
     entries = [
         *(row for key in curated_keys for row in curated[key]),
         *wheels,
         *instances.values(),
         *(row for rows in images.values() for row in rows),
+        *(row for rows in image_lists.values() for row in rows),
+        *companions,
     ]
     cited = {source for row in entries for source in row["sources"]}
     return {
@@ -372,7 +441,9 @@ def snapshot(sources: list[Source], curated: dict, today: date | None = None) ->
         "sources": {k: v for k, v in sorted(described.items()) if k in cited},
         **{key: curated[key] for key in curated_keys},
         "images": dict(sorted(images.items())),
+        "image_lists": image_lists,
         "wheels": wheels,
+        "torch_companions": companions,
         "instance_types": sorted(instances.values(), key=lambda r: r["name"]),
     }
 

@@ -291,7 +291,7 @@ INVALID = [
             ),
         ),
         "torch 2.10.0 has no cu118 build on download.pytorch.org "
-        "(its builds: cpu, cu126, cu128, cu130)",
+        "(its builds: cpu, cu126, cu128, cu129, cu130)",
         r"torch==2.10.0",
         "error",
     ),
