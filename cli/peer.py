@@ -14,7 +14,9 @@ from envparity.core.diagnostics import SpecError
 
 def import_spec(
     path: Path = typer.Argument(
-        ..., help="A cog.yaml, a Truss config.yaml or a bentofile.yaml.", show_default=False
+        ...,
+        help="A cog.yaml, a Truss config.yaml or a bentofile.yaml, or the folder that holds it.",
+        show_default=False,
     ),
     output: Path = typer.Option(
         None,
@@ -43,6 +45,7 @@ def import_spec(
         fail(exc.message, exc.hint)
     # python_requirements is relative to the folder the spec will be in: the output's, else
     # the peer file's (print it, save it beside the peer file).
+    path = Path(draft.source)  # the peer file, also when a folder was given
     folder = output.parent if output else path.parent
     if "python_requirements" in draft.fields:
         peer_relative = path.parent / draft.fields["python_requirements"]
@@ -55,6 +58,7 @@ def import_spec(
         problems = list(spec.warnings)
     except SpecError as exc:
         problems = exc.diagnostics
+    problems = [*draft.problems, *problems]  # what the spec could not say about the peer file
     valid = not any(d.severity == "error" for d in problems)
     if json_out:
         print_json({"spec": text, "valid": valid, "problems": [d.to_json() for d in problems]})
