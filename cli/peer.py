@@ -11,7 +11,9 @@ from envparity.cli.common import INVALID, print_diagnostics, print_json
 
 def import_spec(
     path: Path = typer.Argument(
-        ..., help="A cog.yaml, a Truss config.yaml or a bentofile.yaml.", show_default=False
+        ...,
+        help="A cog.yaml, a Truss config.yaml or a bentofile.yaml, or the folder that holds it.",
+        show_default=False,
     ),
     output: Path = typer.Option(
         None,

@@ -27,6 +27,7 @@ def draft_spec(path: Path, output: Path | None = None) -> Draft:
     from envparity.core.spec import parse_spec
 
     draft = import_file(path)
+    path = Path(draft.source)  # the peer file, also when a folder was given
     # python_requirements is relative to the folder the spec will be in: the output's, else
     # the peer file's (print it, save it beside the peer file).
     folder = output.parent if output else path.parent
@@ -39,7 +40,7 @@ def draft_spec(path: Path, output: Path | None = None) -> Draft:
         problems = list(parse_spec(text, shown, read=_beside(folder)).warnings)
     except SpecError as exc:
         problems = exc.diagnostics
-    return Draft(text, problems)
+    return Draft(text, [*draft.problems, *problems])  # what the spec could not say, first
 
 
 def _beside(folder: Path):

@@ -137,12 +137,16 @@ def test_cog_written_cuda_is_kept(tmp_path):
 def test_bentoml_cuda_version(tmp_path):
     (tmp_path / "bentofile.yaml").write_text(
         'service: "service:Svc"\ndocker:\n  cuda_version: "12.4.1"\n  python_version: "3.12"\n'
-        "python:\n  packages: [numpy==1.26.4]\n",
+        "python:\n  packages: [numpy==1.26.4, bentoml==1.4.11]\n",
         encoding="utf-8",
     )
     text = import_file(tmp_path / "bentofile.yaml").to_yaml()
     data = yaml.safe_load(text)
     assert (data["cuda"], data["python"]) == ("12.4.1", "3.12.16")
+    assert "cudnn" not in data  # nvidia/cuda has no cuDNN 8 image of CUDA 12.4.1: said
+    assert "no cuDNN 8 runtime image" in text
+    assert data["run"]["gpus"] == 1  # no service.py beside it: one GPU, said in a comment
+    assert "no @bentoml.service(resources=" in text
     parse_spec(text, str(tmp_path / "x.yaml"))
 
 
