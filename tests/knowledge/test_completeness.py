@@ -102,12 +102,10 @@ def test_packaged_snapshot_knows_cuda_13_1_0_without_cudnn_and_2_10_0_cu129(pack
 
 
 def test_lookups_read_the_packaged_snapshot(monkeypatch, tmp_path):
-    from envparity.core import knowledge
-    from envparity.core.knowledge import lists
+    from envparity.core.knowledge.tables import Tables
 
     monkeypatch.setenv("ENVPARITY_KNOWLEDGE", str(PACKAGED))
-    knowledge.use_directory(tmp_path)
-    knowledge.use_directory(None)
+    lists = Tables.for_folder(tmp_path)
     assert lists.tags_complete("13.2.1", "ubuntu24.04", "cudnn-runtime")
     assert lists.tags_complete("13.0.1", "ubuntu24.04", "cudnn9-devel")
     assert not lists.tags_complete("13.0.1", "ubuntu24.04", "runtime")

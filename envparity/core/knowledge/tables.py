@@ -11,6 +11,7 @@ Table 3 row needs at least the floor of the newest listed update of its minor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from envparity.core.knowledge import Instance, Knowledge, Wheels, version_key
 UBUNTU_LTS = ("ubuntu24.04", "ubuntu22.04", "ubuntu20.04")
 CPU_DEFAULT_OS = "debian12"
 FLAVORS = ("base", "runtime", "devel")
+COMPANIONS = ("torchvision", "torchaudio")  # released with each torch release
 
 InstanceInfo = Instance
 
@@ -297,3 +299,30 @@ class Tables:
             return CPU_DEFAULT_OS
         oses = self.image_oses_for_cuda(cuda)
         return oses[0] if oses else UBUNTU_LTS[0]
+
+    # --- what the snapshot knows it lists in full (issue 21) ------------------------------------
+    # An older snapshot without these sections answers "not known" (False / None), which keeps
+    # a missing tag or build a warning.
+
+    def tags_complete(self, cuda: str, os: str, suffix: str, image: str = "nvidia/cuda") -> bool:
+        """Whether the snapshot lists every `image` tag of this kind for CUDA `cuda` on `os`
+        (`suffix` as in '12.8.1-<suffix>-ubuntu24.04': 'runtime', 'cudnn-devel', ...): then a
+        tag it lacks does not exist. cuDNN markers fold into one flavour ('cudnn9-runtime')."""
+        rows = self.snapshot.data.get("image_lists", {}).get(image, [])
+        flavor = re.sub(r"^cudnn\d*-", "cudnn-", suffix)
+        return any(r["cuda"] == cuda and r["os"] == os and flavor in r["complete"] for r in rows)
+
+    def companions(self, torch: str) -> dict[str, str] | None:
+        """{'torchvision': ..., 'torchaudio': ...} released with torch `torch` (public
+        version), or None when not known."""
+        for row in self.snapshot.data.get("torch_companions", []):
+            if row["torch"] == torch:
+                return {p: row[p] for p in COMPANIONS if row.get(p)}
+        return None
+
+    def torch_for(self, project: str, version: str) -> str | None:
+        """The torch release a torchvision/torchaudio `version` was released with, or None."""
+        for row in self.snapshot.data.get("torch_companions", []):
+            if row.get(project) == version:
+                return row["torch"]
+        return None
