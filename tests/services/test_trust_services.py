@@ -343,7 +343,14 @@ def test_cosign_signs_and_attests_an_image_and_verifies_only_that_one(cosign, ti
     assert statement["predicate"]["buildDefinition"]["buildType"] == "https://envparity.dev/test"
     assert statement["subject"][0]["digest"]["sha256"] == signed.rpartition(":")[2]
 
-    for command in ("verify", "verify-attestation"):
+    for command, says in (
+        ("verify", "no signatures found"),
+        ("verify-attestation", "no matching attestations"),
+    ):
         refused = cosign(command, "--key", "cosign.pub", *VERIFY_FLAGS, unsigned)
         assert refused.returncode != 0, f"cosign {command} accepted an unsigned image"
-        assert "no signatures found" in refused.stderr or "no matching" in refused.stderr
+        assert says in refused.stderr
+    # The signed image under another key is not verified either.
+    assert cosign("generate-key-pair", "--output-key-prefix", "other").returncode == 0
+    refused = cosign("verify", "--key", "other.pub", *VERIFY_FLAGS, signed)
+    assert refused.returncode != 0, "cosign verify accepted a signature made with another key"
