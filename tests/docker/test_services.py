@@ -45,6 +45,13 @@ def test_up_is_idempotent_when_everything_runs(docker_client):
     assert "docker engine: already running" in done.stdout
     assert f"registry: already answering at http://{REGISTRY}/v2/" in done.stdout
     assert f"base image: {BASE_IMAGE} already present" in done.stdout
+    for line in (
+        "TLS registry: already answering at https://127.0.0.1:5001/v2/",
+        "token realm: already answering at http://127.0.0.1:5003/healthz",
+        "token registry: already answering at http://127.0.0.1:5002/v2/",
+        "private index: already answering at http://127.0.0.1:8081/simple/",
+    ):
+        assert line in done.stdout
 
 
 def test_up_starts_a_registry_and_down_stops_only_it(docker_client, tmp_path: Path):
@@ -53,6 +60,7 @@ def test_up_starts_a_registry_and_down_stops_only_it(docker_client, tmp_path: Pa
         "ENVPARITY_CACHE_DIR": str(tmp_path),
         "ENVPARITY_TEST_REGISTRY": address,
         "ENVPARITY_SERVICES_KUBE": "0",  # the control plane is the shared cache's, not this one's
+        "ENVPARITY_SERVICES_TRUST": "0",  # so are the TLS and token registries and the index
     }
     up = services("up", **env)
     try:
@@ -80,6 +88,7 @@ def test_a_registry_that_cannot_start_is_a_clear_failure(docker_client, tmp_path
             ENVPARITY_CACHE_DIR=str(tmp_path),
             ENVPARITY_TEST_REGISTRY=address,
             ENVPARITY_SERVICES_WAIT="20",
+            ENVPARITY_SERVICES_TRUST="0",
         )
     assert done.returncode == 1
     assert "services: error: registry exited while starting" in done.stderr
