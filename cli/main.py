@@ -21,7 +21,6 @@ from typer.main import get_command_from_info
 from envparity.core.diagnostics import UserError
 
 
-
 class _Commands(MutableMapping):
     """The click commands by name, in `COMMANDS` order, each built on first use."""
 
