@@ -55,8 +55,19 @@ def resolve_or_exit(spec, stage: str):
         raise typer.Exit(INVALID) from None
 
 
+# Width of a console that is not a terminal: wide enough that no table cell is folded.
+UNBOUNDED = 100_000
+
+
 def console(stderr: bool = False):
-    """A rich console (imported only by commands that draw tables or progress)."""
+    """A rich console (imported only by commands that draw tables or progress).
+
+    Piped or redirected, it has no width to fit: lines print whole (a digest or instance
+    type is never folded or cut) for whoever reads or greps them; a terminal keeps its own.
+    """
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:
+        out.width = UNBOUNDED
+    return out

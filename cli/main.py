@@ -2,7 +2,8 @@
 
 Command modules import only typer and the standard library at the top: heavy SDKs
 (docker, pulumi, boto3, kubernetes) are imported inside the commands that use them,
-so `validate` and `render` start fast.
+so `validate` and `render` start fast. A command's module is imported only when that
+command runs or help lists it (`_LazyGroup`), so one command does not pay for the others.
 """
 
 from __future__ import annotations
@@ -11,13 +12,64 @@ import functools
 import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 
 import typer
+from typer.core import TyperGroup
+from typer.main import get_command_from_info
 
 from envparity.core.diagnostics import UserError
 
+
+class _Commands(MutableMapping):
+    """The click commands by name, in `COMMANDS` order, each built on first use."""
+
+    def __init__(self, built: dict, rich_markup_mode) -> None:
+        self.built, self.rich_markup_mode = built, rich_markup_mode
+
+    def __getitem__(self, name: str):
+        if name not in self.built:
+            if name not in _TARGETS:
+                raise KeyError(name)
+            module, function = _TARGETS[name].split(":")
+            command = getattr(importlib.import_module(f"envparity.cli.{module}"), function)
+            one = typer.Typer()  # registers it as `app.command(name)` would
+            one.command(name)(_handled(command))
+            self.built[name] = get_command_from_info(
+                one.registered_commands[0],
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=self.rich_markup_mode,
+            )
+        return self.built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _TARGETS
+        yield from (name for name in self.built if name not in _TARGETS)
+
+    def __len__(self) -> int:
+        return len(set(_TARGETS) | set(self.built))
+
+    def __setitem__(self, name: str, command) -> None:
+        self.built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.built[name]
+
+
+class _LazyGroup(TyperGroup):
+    """typer's group, with the commands of `COMMANDS` imported only when used."""
+
+    def __init__(self, *, commands: dict, rich_markup_mode, **attrs) -> None:
+        lazy = _Commands(dict(commands), rich_markup_mode)
+        super().__init__(commands=lazy, rich_markup_mode=rich_markup_mode, **attrs)
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(self.commands)  # the names, without building the commands
+
+
 app = typer.Typer(
     name="envparity",
+    cls=_LazyGroup,
     help="One environment spec for ML teams: validate it, render images and stacks, "
     "check for drift.\n\n"
     "Exit codes: 0 ok; 1 invalid spec or usage; 2 differences found (drift, parity); "
@@ -64,10 +116,7 @@ def _handled(command):
     return run
 
 
-for _name, _target in COMMANDS:
-    _module, _function = _target.split(":")
-    _command = getattr(importlib.import_module(f"envparity.cli.{_module}"), _function)
-    app.command(_name)(_handled(_command))
+_TARGETS = dict(COMMANDS)
 _knowledge = importlib.import_module("envparity.cli.knowledge").app
 for _info in _knowledge.registered_commands:
     _info.callback = _handled(_info.callback)

@@ -96,19 +96,18 @@ def test_missing_deployment_and_nodes_are_drift(setup, cli):
 
 def test_lists_are_paged(setup, cleanup, monkeypatch):
     """The real server honours `limit`: 7 nodes in pages of 2 take 4 requests."""
-    from kubernetes import client
-
     _, env, _, image = setup
     add_deployment(env, image, kubeconfig=KUBECONFIG)
     names = {node(env, cleanup, f"gpu-{index}") for index in range(7)}
     pages = []
-    list_node = client.CoreV1Api.list_node
+    list_page = kube_collector.list_page
 
-    def counting(self, **kwargs):
-        pages.append(kwargs.get("_continue"))
-        return list_node(self, **kwargs)
+    def counting(api, path, selector, limit, token, timeout):
+        if path == "/api/v1/nodes":
+            pages.append(token)
+        return list_page(api, path, selector, limit, token, timeout)
 
-    monkeypatch.setattr(client.CoreV1Api, "list_node", counting)
+    monkeypatch.setattr(kube_collector, "list_page", counting)
     observation = kube_collector.collect(env, expected_node_pool(env), page_size=2)
     assert {n.name for n in observation.facts.nodes} == names
     assert len(pages) == 4 and pages[0] is None and all(pages[1:])

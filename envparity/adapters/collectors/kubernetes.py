@@ -2,19 +2,21 @@
 
 Endpoint and credentials come from KUBECONFIG / the current context (or the stage's
 `cluster` context), read by the official `kubernetes` client. Lists are paged with
-`limit`/`continue`, and the two lists run concurrently.
+`limit`/`continue`, and the two lists run concurrently. Pages are fetched through the client's
+REST layer (`list_page`), not its generated API classes: importing CoreV1Api and AppsV1Api
+with their models costs seconds of CPU, more than listing 10,000 objects
+(bench/bench_drift_kubernetes.py).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 from envparity.adapters.collectors.retry import GaveUp, with_retries
 from envparity.core.drift.expectations import ExpectedNodePool
@@ -77,16 +79,14 @@ def collect(
     configuration.retries = False  # retries are ours: bounded, with backoff, under a deadline
     api = client.ApiClient(configuration)
     deadline = time.monotonic() + timeout
-    core = client.CoreV1Api(api)
     try:
         with ThreadPoolExecutor(max_workers=2) as pool_:
-            deployments = pool_.submit(
-                _list_workloads, client, api, env, page_size, timeout, deadline
-            )
+            deployments = pool_.submit(_list_workloads, api, env, page_size, timeout, deadline)
             nodes = (
                 pool_.submit(
                     _list_all,
-                    core.list_node,
+                    api,
+                    "/api/v1/nodes",
                     node_selector(env, pool),
                     page_size,
                     timeout,
@@ -122,14 +122,20 @@ def _with_provenance(
     if not images:
         return deployments
     with ThreadPoolExecutor(max_workers=min(8, len(images))) as workers:
-        found = dict(
-            zip(images, workers.map(lambda i: _provenance(i, deadline), images), strict=True)
-        )
+        records = workers.map(lambda i: _provenance(i, deadline), images)
+        found = {i: r for i, r in zip(images, records, strict=True) if r is not None}
+    if not found:  # nothing to add: no copy of thousands of objects
+        return deployments
     return tuple(
         replace(
             d,
-            containers=tuple(replace(c, provenance=found.get(c.image)) for c in d.containers),
+            containers=tuple(
+                replace(c, provenance=found[c.image]) if c.image in found else c
+                for c in d.containers
+            ),
         )
+        if any(c.image in found for c in d.containers)
+        else d
         for d in deployments
     )
 
@@ -181,41 +187,55 @@ def _retryable(exc: Exception) -> str | None:
     return None
 
 
-# The object each workload kind is deployed as (components/workload.py): kind, API, lists.
+# The object each workload kind is deployed as (components/workload.py): kind, API group
+# path and resource, listed at /apis/<group>/<resource> or /apis/<group>/namespaces/<ns>/<resource>.
 WORKLOAD_LISTS = {
-    "service": (
-        "Deployment",
-        "AppsV1Api",
-        "list_deployment_for_all_namespaces",
-        "list_namespaced_deployment",
-    ),
-    "job": ("Job", "BatchV1Api", "list_job_for_all_namespaces", "list_namespaced_job"),
-    "cronjob": (
-        "CronJob",
-        "BatchV1Api",
-        "list_cron_job_for_all_namespaces",
-        "list_namespaced_cron_job",
-    ),
+    "service": ("Deployment", "apps/v1", "deployments"),
+    "job": ("Job", "batch/v1", "jobs"),
+    "cronjob": ("CronJob", "batch/v1", "cronjobs"),
 }
 
 
-def _list_workloads(
-    client, api, env: ResolvedStage, page_size: int, timeout: float, deadline: float
-):
+def _list_workloads(api, env: ResolvedStage, page_size: int, timeout: float, deadline: float):
     """The Deployments, Jobs or CronJobs (by the env's kind) across all namespaces; when that
     is forbidden (the DriftJob's Role is namespaced), in the env's namespace (its name)."""
-    _, group, everywhere, namespaced = WORKLOAD_LISTS[env.kind]
-    calls = getattr(client, group)(api)
+    _, group, resource = WORKLOAD_LISTS[env.kind]
     selector = deployment_selector(env)
-    items, gap = _list_all(getattr(calls, everywhere), selector, page_size, timeout, deadline)
+    everywhere = f"/apis/{group}/{resource}"
+    items, gap = _list_all(api, everywhere, selector, page_size, timeout, deadline)
     if gap and gap.startswith(FORBIDDEN):
-        in_namespace = functools.partial(getattr(calls, namespaced), env.name)
-        items, gap = _list_all(in_namespace, selector, page_size, timeout, deadline)
+        in_namespace = f"/apis/{group}/namespaces/{env.name}/{resource}"
+        items, gap = _list_all(api, in_namespace, selector, page_size, timeout, deadline)
     return items, gap
 
 
+def list_page(
+    api, path: str, selector: str, limit: int, token: str | None, timeout: tuple[float, float]
+) -> dict:
+    """One page of the list at `path`, with the client's credentials and connection pool;
+    an answer other than 2xx raises the client's ApiException, as its generated calls do."""
+    from kubernetes.client.rest import ApiException
+
+    configuration = api.configuration
+    headers = {**api.default_headers, "Accept": "application/json"}
+    for auth in configuration.auth_settings().values():  # a bearer token, refreshed if due
+        if auth["in"] == "header" and auth["value"]:
+            headers[auth["key"]] = auth["value"]
+    query = {"labelSelector": selector, "limit": limit} | ({"continue": token} if token else {})
+    response = api.rest_client.request(
+        "GET",
+        f"{configuration.host}{path}?{urlencode(query)}",
+        headers=headers,
+        _request_timeout=timeout,
+    )
+    if not 200 <= response.status <= 299:
+        raise ApiException(status=response.status, reason=response.reason)
+    # kubernetes < 35 reads the body in request(); later versions on read()
+    return json.loads(response.data if response.data is not None else response.read())
+
+
 def _list_all(
-    list_call: Callable, selector: str, page_size: int, timeout: float, deadline: float
+    api, path: str, selector: str, page_size: int, timeout: float, deadline: float
 ) -> tuple[list[dict], str | None]:
     """Every item of a paged list, or (what was read, why the rest could not be)."""
     from kubernetes.client.rest import ApiException
@@ -226,14 +246,8 @@ def _list_all(
 
         def page(token=token):
             left = max(0.1, deadline - time.monotonic())
-            response = list_call(
-                label_selector=selector,
-                limit=page_size,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=(min(3.0, left), min(timeout, left)),
-            )
-            return json.loads(response.data)
+            timeouts = (min(3.0, left), min(timeout, left))
+            return list_page(api, path, selector, page_size, token, timeouts)
 
         try:
             body = with_retries(page, retryable=_retryable, deadline=deadline)
