@@ -37,8 +37,8 @@ def promote(
 
     The copy's digest and its fingerprint label are verified against the spec. Exit 0 promoted; 1 refused (no recorded image, other software, registry error); 2 --require-clean-drift found drift; 3 --require-clean-drift could not check.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
+    from envparity.adapters.git import spec_commit
     from envparity.adapters.registry import RegistryError
-    from envparity.core.provenance import spec_commit
     from envparity.flows.promote import PromotionError
     from envparity.flows.promote import promote as run
 
@@ -78,8 +78,8 @@ def rollback(
 
     Then `pulumi up --stack STAGE` deploys it. Exit 0 rolled back; 1 refused (no earlier image, not in the history, gone from the registry, other software).
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
+    from envparity.adapters.git import spec_commit
     from envparity.adapters.registry import RegistryError
-    from envparity.core.provenance import spec_commit
     from envparity.flows.promote import PromotionError
     from envparity.flows.promote import rollback as run
 

@@ -5,7 +5,6 @@ This is the only module that knows every target; the CLI calls `check` once per 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from envparity.core.drift.findings import Result
 from envparity.core.drift.observed import Observation
 from envparity.core.model import ResolvedStage, Spec
 from envparity.core.placement import PlacementError, ecr_repository_name, node_pool_plan
-
-LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
 class DriftSetupError(UserError):
@@ -81,9 +78,7 @@ def _collect(
 
 def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
     """Normalised name -> version from the spec's lock and the stage's; None without a lock."""
-    from packaging.utils import canonicalize_name
-
-    from envparity.core.render.lockfile import BASE, lock_files
+    from envparity.core.lockfile import BASE, lock_files, parse_lock
 
     pins: dict[str, str] = {}
     found = False
@@ -91,10 +86,9 @@ def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
         if lock.key not in (BASE, stage) or not lock.path.exists():
             continue
         found = True
-        for line in lock.path.read_text(encoding="utf-8").splitlines():
-            match = LOCK_LINE.match(line)
-            if match:
-                pins[canonicalize_name(match[1])] = match[2]
+        pins.update(
+            (pin.name, pin.version) for pin in parse_lock(lock.path.read_text(encoding="utf-8"))
+        )
     return pins if found else None
 
 
