@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))  # for tests.docker.conftest's project helpers
 from docker.errors import APIError  # noqa: E402
 
 from envparity.adapters import docker_build as engine  # noqa: E402
+from envparity.core.lockfile import blocks, wheel_bytes  # noqa: E402
 from envparity.core.render.artifacts import render_env  # noqa: E402
-from envparity.core.render.lockfile import blocks, wheel_bytes  # noqa: E402
 from tests.docker.conftest import BASE_IMAGE, CACHE_DIR, REGISTRY, make_project  # noqa: E402
 
 LIGHT_TIME, LIGHT_BYTES, NO_CHANGE_TIME = 0.10, 0.05, 0.02

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from envparity.adapters.uv import compile_locks  # noqa: E402
+from envparity.core.lockfile import lock_files, write_locks  # noqa: E402
 from envparity.core.render.artifacts import render, write  # noqa: E402 (after the path set-up)
-from envparity.core.render.lockfile import compile_locks, lock_files, write_locks  # noqa: E402
 from envparity.core.resolve import resolve_all  # noqa: E402
 from envparity.core.spec import load_specs  # noqa: E402
 from tests.render.conftest import WHEELS, build_wheel  # noqa: E402

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
 
 import typer
-from envparity.cli.common import console, fail, load_or_exit, resolve_or_exit
+from envparity.cli.common import console, load_or_exit, resolve_or_exit
 
 
 def build(
@@ -53,151 +54,69 @@ def build(
 
     Prints the image reference (and with --push the pushed digest) on stdout. Exit 0 when built and verified (and pushed), 1 otherwise.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.adapters.docker_build import BuildError
-    from envparity.core.render.dockerfile import RenderError
+    from envparity.flows.build import Request
+    from envparity.flows.build import build as build_flow
 
     [loaded] = load_or_exit([spec])
     env = resolve_or_exit(loaded, stage)
-    if push and not env.registry:
-        fail(
-            f"{spec}: stage {stage} names no registry to push to",
-            f"set stages.{stage}.registry in the spec, e.g. 127.0.0.1:5000",
-        )
-    if push:
-        from envparity.core.ledger import stack_config_path
-
-        config = stack_config_path(stacks, stage)
-        if not config.exists():  # checked first: a push that cannot be recorded deploys nothing
-            fail(
-                f"{config} does not exist, so a pushed digest could not be recorded",
-                f"run `envparity render {spec}` from the project root (it fills an existing "
-                "stacks/), or point --stacks at the stack configs",
-            )
-    try:
-        _build(loaded, env, base_image, wheelhouse, tag, push, stacks, verify_reproducible)
-    except RenderError as exc:  # also LockError: a missing or stale lock
-        fail(
-            exc.message if exc.message.startswith(str(spec)) else f"{spec}: {exc.message}", exc.hint
-        )
-    except BuildError as exc:
-        for line in exc.output:
-            sys.stderr.write(f"  | {line}\n")
-        fail(exc.message, exc.hint)
+    request = Request(base_image, wheelhouse, tuple(tag), push, stacks, verify_reproducible)
+    build_flow(loaded, env, request, View())
 
 
-def _build(spec, env, base_image, wheelhouse, tags, push, stacks, twice=False) -> None:
-    from envparity.adapters import docker_build as engine
-    from envparity.core.render.artifacts import render_env
+class View:
+    """`envparity build` on the terminal: progress and notes on stderr, results on stdout."""
 
-    files = render_env(spec)
-    client = engine.connect()
-    err = console(stderr=True)
-    layers = engine.dependency_layers(files, env.stage)
-    if twice:
-        built = _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers)
-    else:
-        with _progress(err, env.image_ref, layers) as progress:
-            built = engine.build(
-                client,
-                env,
-                files,
-                wheelhouse=wheelhouse,
-                base_image=base_image,
-                tags=tags,
-                on_progress=progress.on_progress,
-            )
-            progress.done(built)
-    err.print(layer_summary(built.layers), markup=False, soft_wrap=True)
-    differences = engine.verify(client, env, files, built.image_id)
-    if differences:
-        _show_differences(err, env.image_ref, differences)
-        # The reference must never name an image that failed verification.
-        kept = engine.quarantine(client, built, env.name)
+    def __init__(self) -> None:
+        self.err = console(stderr=True)
+
+    def progress(self, title: str, layers: list[str]) -> _progress:
+        return _progress(self.err, title, layers)
+
+    def built(self, built) -> None:
+        self.err.print(layer_summary(built.layers), markup=False, soft_wrap=True)
+
+    def differences(self, title: str, differences, columns) -> None:
+        _show_differences(self.err, title, differences, columns)
+
+    def quarantined(self, kept: str) -> None:
         sys.stderr.write(f"the image is kept as {kept} for inspection\n")
-        fail(
-            f"{env.image_ref} does not match {env.name}'s spec: {len(differences)} difference(s)",
-            "rebuild without cache, or regenerate the lock with `envparity lock`",
-        )
-    err.print(
-        f"verified: Python {env.software.python} and the lock's distributions",
-        style="green",
-        soft_wrap=True,
-    )
-    _stamp(client, spec, env, files, built.image_id, base_image, tags)
-    sys.stdout.write(f"{env.image_ref}\n")
-    if push:
-        from envparity.core.ledger import StackConfigError, record_image
-        from envparity.core.provenance import spec_commit
 
-        if err.is_terminal:
-            with err.status(f"pushing {env.image_ref}"):
-                digest = engine.push(client, env.image_ref)
+    def verified(self, env) -> None:
+        self.err.print(
+            f"verified: Python {env.software.python} and the lock's distributions",
+            style="green",
+            soft_wrap=True,
+        )
+
+    def reproducible(self, twice) -> None:
+        self.err.print(
+            f"reproducible: two builds without cache have the same Python, "
+            f"{twice.distributions} distributions and {twice.files} files",
+            style="green",
+            soft_wrap=True,
+        )
+
+    def stamped(self) -> None:
+        from envparity.core.provenance import PATH
+
+        self.err.print(f"provenance: {PATH} (in-toto, SLSA v1)", soft_wrap=True)
+
+    def image(self, ref: str) -> None:
+        sys.stdout.write(f"{ref}\n")
+
+    @contextlib.contextmanager
+    def pushing(self, ref: str):
+        if self.err.is_terminal:
+            with self.err.status(f"pushing {ref}"):
+                yield None
         else:
-            digest = engine.push(
-                client,
-                env.image_ref,
-                on_progress=lambda line: err.print(f"push: {line}", soft_wrap=True),
-            )
-        sys.stdout.write(f"{env.image_repository}@{digest}\n")
-        try:
-            path = record_image(
-                stacks,
-                env.stage,
-                env.name,
-                env.image_ref,
-                digest,
-                env.fingerprint,
-                commit=spec_commit(spec.source),
-            )
-        except StackConfigError as exc:
-            fail(
-                f"pushed {env.image_repository}@{digest} but could not record it: {exc.message}",
-                exc.hint,
-            )
-        err.print(f"recorded {env.image_ref}@{digest} in {path}", soft_wrap=True)
+            yield lambda line: self.err.print(f"push: {line}", soft_wrap=True)
 
+    def pushed(self, pinned: str) -> None:
+        sys.stdout.write(f"{pinned}\n")
 
-def _build_twice(client, env, files, err, wheelhouse, base_image, tags, layers):
-    """`--verify-reproducible`: two cache-less builds compared; exit 1 when they differ."""
-    from envparity.flows.reproducible import build_twice
-
-    with _progress(err, f"{env.image_ref} (twice, no cache)", layers) as progress:
-        twice = build_twice(
-            client,
-            env,
-            files,
-            progress.on_progress,
-            wheelhouse=wheelhouse,
-            base_image=base_image,
-            tags=tags,
-        )
-    if twice.differences:
-        _show_differences(
-            err, f"two builds of {env.image_ref}", twice.differences, ("first", "second")
-        )
-        fail(
-            f"{env.image_ref} is not reproducible: {len(twice.differences)} difference(s) "
-            "between two builds without cache",
-            "pin what moves (base image by digest, every package in the lock), then retry",
-        )
-    err.print(
-        f"reproducible: two builds without cache have the same Python, {twice.distributions} "
-        f"distributions and {twice.files} files",
-        style="green",
-        soft_wrap=True,
-    )
-    return twice.second
-
-
-def _stamp(client, spec, env, files, image_id, base_image, tags) -> None:
-    """Add the provenance record as the image's last layer; the tags move to the result."""
-    from envparity.core.provenance import PATH, ProvenanceError, stamp
-
-    try:
-        stamp(client, spec.source, env, files, image_id, base_image, [env.image_ref, *tags])
-    except ProvenanceError as exc:
-        fail(exc.message, exc.hint)
-    console(stderr=True).print(f"provenance: {PATH} (in-toto, SLSA v1)", soft_wrap=True)
+    def recorded(self, ref: str, digest: str, path: Path) -> None:
+        self.err.print(f"recorded {ref}@{digest} in {path}", soft_wrap=True)
 
 
 # The classic builder's bookkeeping lines (layer ids, container clean-up) are not progress;

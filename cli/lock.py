@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
-from envparity.cli.common import fail, load_or_exit
+from envparity.cli.common import load_or_exit
 
 
 def lock(
@@ -30,13 +30,10 @@ def lock(
     adds packages. The default index is uv's (PyPI, or UV_DEFAULT_INDEX); the spec's
     package_indexes are added and recorded in the lock. Exit 0 when written, 1 otherwise.
     """
-    from envparity.core.render.dockerfile import RenderError
-    from envparity.core.render.lockfile import compile_locks, write_locks
+    from envparity.adapters.uv import compile_locks
+    from envparity.core.lockfile import write_locks
 
     [loaded] = load_or_exit([spec])
-    try:
-        texts = compile_locks(loaded, find_links=find_links, no_index=no_index)
-    except RenderError as exc:
-        fail(exc.message, exc.hint)
+    texts = compile_locks(loaded, find_links=find_links, no_index=no_index)
     for path in write_locks(loaded, texts):
         sys.stdout.write(f"wrote {path}\n")

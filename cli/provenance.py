@@ -23,25 +23,23 @@ def provenance(
 
     IMAGE is read from the local engine, else from its registry (last layer only, anonymously). Exit 0 when printed, 1 when the image is missing or has no record.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.adapters.docker_build import BuildError, connect
-    from envparity.adapters.registry import RegistryError, read_provenance
-    from envparity.core.provenance import ImageMissing, ProvenanceError, parse, read_from_image
+    from envparity.adapters.docker_build import connect
+    from envparity.adapters.provenance_image import read_from_image
+    from envparity.adapters.registry import read_provenance
+    from envparity.core.provenance import ImageMissing, parse
 
     try:
-        try:
-            record = read_from_image(connect(), image)
-        except ImageMissing:
-            if "/" not in image:
-                raise
-            record = read_provenance(image)  # not pulled: read its last layer from the registry
-            if record is None:
-                fail(
-                    f"image {image} has no provenance record in its registry",
-                    "rebuild it with `envparity build` (images built before provenance have none)",
-                )
-        found = parse(record, image)
-    except (BuildError, ProvenanceError, RegistryError) as exc:
-        fail(exc.message, exc.hint)
+        record = read_from_image(connect(), image)
+    except ImageMissing:
+        if "/" not in image:
+            raise
+        record = read_provenance(image)  # not pulled: read its last layer from the registry
+        if record is None:
+            fail(
+                f"image {image} has no provenance record in its registry",
+                "rebuild it with `envparity build` (images built before provenance have none)",
+            )
+    found = parse(record, image)
     if as_json:
         sys.stdout.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
         return

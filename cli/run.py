@@ -38,20 +38,24 @@ def run(
 
     Exit: the command's exit code; 1 when envparity cannot run it.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
-    from envparity.adapters.docker_build import BuildError, connect
-    from envparity.flows.run import container_options
+    from envparity.cli.build import View
+
+    from envparity.adapters.docker_build import connect
+    from envparity.flows.build import Request, build
+    from envparity.flows.run import container_options, has_image
 
     if gpus is not None and gpus != "all" and not gpus.isdigit():
         fail(f"--gpus {gpus!r} is not `all` or a number", "use --gpus all or --gpus 1")
     [loaded] = load_or_exit([spec])
     env = resolve_or_exit(loaded, stage)
+    client = connect()
+    if not has_image(client, env):
+        sys.stderr.write(f"building {env.image_ref} (not built yet)\n")
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the command's alone
+            build(loaded, env, Request(base_image, wheelhouse), View())
+    options = container_options(env, env.image_ref, Path(), command or (), gpus, os.environ)
     try:
-        client = connect()
-        _ensure_image(client, loaded, env, base_image, wheelhouse)
-        options = container_options(env, env.image_ref, Path(), command or (), gpus, os.environ)
         container = client.containers.create(**options)
-    except BuildError as exc:
-        fail(exc.message, exc.hint)
     except Exception as exc:  # the engine refused the container (e.g. no GPU runtime)
         fail(f"cannot run {env.image_ref}: {exc}".replace("\n", " "), "see `docker info`")
     try:
@@ -63,21 +67,3 @@ def run(
     finally:
         container.remove(force=True)
     raise typer.Exit(code)
-
-
-def _ensure_image(client, spec, env, base_image, wheelhouse) -> None:
-    """Build the stage's image when no image of this software (its tag) is there."""
-    from docker.errors import ImageNotFound
-    from envparity.cli.build import _build
-
-    from envparity.core.names import FINGERPRINT_LABEL
-
-    try:
-        image = client.images.get(env.image_ref)
-        if image.labels.get(FINGERPRINT_LABEL) == env.fingerprint:
-            return
-    except ImageNotFound:
-        pass
-    sys.stderr.write(f"building {env.image_ref} (not built yet)\n")
-    with contextlib.redirect_stdout(sys.stderr):  # stdout is the command's alone
-        _build(spec, env, base_image, wheelhouse, [], False, Path("stacks"))

@@ -51,7 +51,7 @@ def validate(
         loaded.append(spec)
         diagnostics.extend(spec.warnings)
         if against:
-            from envparity.core.versioning import check_against
+            from envparity.flows.versioning import check_against
 
             try:
                 diagnostics.extend(spec.locate(d) for d in check_against(spec, against))

@@ -1,14 +1,15 @@
 """What an image holds, read by running it once without network: its Python and distributions.
 
 `envparity build` verifies a new image with it, and the drift checker's docker target
-reads running environments with it: both see the same facts the same way.
+reads running environments with it: both see the same facts the same way, and compare them
+with `envparity.core.image_check`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+
+from envparity.core.image_check import ImageContents
 
 # Runs as `python3 -c` inside the image. In envparity images /opt/venv/bin comes first on
 # PATH; `prefix` tells which interpreter answered, so a wrong PATH shows as a difference.
@@ -18,13 +19,6 @@ SCRIPT = (
     "  'dists': sorted([d.metadata['Name'], d.version] for d in m.distributions()\n"
     "                  if d.metadata['Name'])}))\n"
 )
-
-
-@dataclass(frozen=True)
-class ImageContents:
-    python: str  # X.Y.Z of `python3` on the image's PATH
-    prefix: str  # its sys.prefix (/opt/venv for envparity images)
-    distributions: Mapping[str, str]  # canonical project name -> version
 
 
 class ProbeError(Exception):

@@ -256,7 +256,7 @@ def _error(exc: urllib.error.HTTPError, doing: str) -> RegistryError:
 def read_provenance(image: str, timeout: float = TIMEOUT) -> dict[str, Any] | None:
     """The envparity provenance record of `image` (`host/repo[:tag][@digest]`), read from its
     last layer in the registry; None when the image has no record there."""
-    from envparity.core.provenance import read_from_layer
+    from envparity.adapters.provenance_image import read_from_layer
 
     name, _, digest = image.partition("@")
     repository, _, tag = name.rpartition(":")

@@ -9,25 +9,27 @@ configs record. docs/build.md describes every field.
 The record is added by a last, separate build step on top of the verified image (`FROM
 <image id>` + `COPY`), so the build time and git state never touch the rendered
 Dockerfile or the cache of its dependency layers.
+
+This module is the record's format only; putting it into an image and reading it back is
+`envparity.adapters.provenance_image`, the git state is `envparity.adapters.git`
+(docs/architecture.md: the core does no I/O with the outside world).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import subprocess
-import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from envparity import __version__
 from envparity.core.diagnostics import UserError
 from envparity.core.fingerprint import software_fields
+from envparity.core.lockfile import stage_pins
 from envparity.core.model import ResolvedStage
+from envparity.core.render.dockerfile import LOCK
 
 PATH = "/etc/envparity/provenance.json"
 LABEL = "io.envparity.provenance"  # its value is PATH
@@ -53,12 +55,6 @@ class GitState:
     def __str__(self) -> str:
         """The commit, with `-dirty` when the work tree had uncommitted changes."""
         return self.commit + ("-dirty" if self.dirty else "")
-
-
-def spec_commit(spec_path: str) -> str | None:
-    """`str(GitState)` of the spec's repository, None outside git (for the image history)."""
-    state = git_state(Path(spec_path))
-    return None if state is None else str(state)
 
 
 @dataclass(frozen=True)
@@ -89,46 +85,9 @@ class Provenance:
     built_at: str
 
 
-def git_state(path: Path) -> GitState | None:
-    """The commit of the repository holding spec `path`, and whether the spec or its locks
-    differ from it (uncommitted or untracked). Other files, such as the stack configs that
-    build, promote and rollback write, do not make it dirty: the image is made from these."""
-    where = path.resolve().parent
-    stem = path.name.rsplit(".", 1)[0]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(where),
-                "status",
-                "--porcelain",
-                "--untracked-files=all",
-                "--",
-                path.name,
-                f"{stem}.lock",
-                f"{stem}.*.lock",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None  # not a git repository, or git is not installed
-    return GitState(commit, bool(status.strip()))
-
-
 def lock_sha256(files: Mapping[str, bytes], stage: str) -> str:
     """sha256 over the locks the stage installs (the shared one, then the stage's own)."""
-    digest = hashlib.sha256(files["requirements.lock"])
+    digest = hashlib.sha256(files[LOCK])
     own = files.get(f"requirements.{stage}.lock")
     if own is not None:
         digest.update(own)
@@ -241,130 +200,16 @@ def parse(record: Mapping[str, Any], where: str) -> Provenance:
         ) from None
 
 
-# --- the image ------------------------------------------------------------------------------
-
-
-def stamp(
-    client,
-    spec_path: str,
-    env: ResolvedStage,
-    files: Mapping[str, bytes],
-    image_id: str,
-    base_image: str | None,
-    tags: Iterable[str],
-) -> str:
-    """Add the provenance record of a verified build of `env` to `image_id`; the new image's id."""
-    from envparity.adapters.docker_build import base_ref, stage_pins
-
-    base = base_image or base_ref(files)
-    packages = [
+def locked_packages(files: Mapping[str, bytes], stage: str) -> list[Package]:
+    """The packages a record of `stage` lists: every pin of the locks the stage installs."""
+    return [
         Package(pin.name, pin.version, tuple(sorted(pin.hashes)))
-        for pin in stage_pins(files, env.stage)
+        for pin in stage_pins(files, stage)
     ]
-    record = statement(
-        env,
-        spec_path,
-        packages,
-        lock_sha256(files, env.stage),
-        base,
-        _image_digest(client, base) if base else None,
-        git_state(Path(spec_path)),
-    )
-    return add_to_image(client, image_id, record, tags)
 
 
-def _image_digest(client, ref: str) -> str | None:
-    """The registry digest of a local image (`RepoDigests`), else its id (local imports)."""
-    from docker.errors import ImageNotFound
-
-    try:
-        image = client.images.get(ref)
-    except ImageNotFound:
-        return None
-    for repo_digest in image.attrs.get("RepoDigests") or ():
-        return repo_digest.partition("@")[2]
-    return image.id
-
-
-def add_to_image(client, image_id: str, record: Mapping[str, Any], tags: Iterable[str]) -> str:
-    """Build `image_id` + one layer holding the record (and its label); tag it; return its id."""
-    from docker.errors import APIError, BuildError
-
-    body = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
-    dockerfile = f"FROM {image_id}\nCOPY provenance.json {PATH}\nLABEL {LABEL}={PATH}\n".encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, content in (("Dockerfile", dockerfile), ("provenance.json", body)):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(content), 0o644
-            tar.addfile(info, io.BytesIO(content))
-    context.seek(0)
-    try:
-        image, _ = client.images.build(
-            fileobj=context, custom_context=True, rm=True, forcerm=True, network_mode="none"
-        )
-    except (APIError, BuildError) as exc:
-        raise ProvenanceError(
-            f"could not add the provenance layer to {image_id[:19]}: {exc}",
-            "check the engine's log",
-        ) from None
-    for tag in tags:
-        repository, _, name = tag.rpartition(":")
-        if not repository or "/" in name:
-            repository, name = tag, "latest"
-        image.tag(repository, name)
-    return image.id
-
-
-def read_from_image(client, image: str) -> dict[str, Any]:
-    """The record inside a local `image` (read from its file system, nothing is run)."""
-    from docker.errors import APIError, ImageNotFound, NotFound
-
-    try:
-        labels = client.images.get(image).labels or {}
-    except ImageNotFound:
-        raise ImageMissing(
-            f"image {image} is not on the engine", f"docker pull {image}, then retry"
-        ) from None
-    if LABEL not in labels:
-        raise ProvenanceError(
-            f"image {image} has no provenance record (no {LABEL} label)",
-            "rebuild it with `envparity build` (images built before provenance have none)",
-        )
-    container = client.containers.create(image, command=["true"], network_mode="none")
-    try:
-        stream, _ = container.get_archive(labels[LABEL])
-        data = b"".join(stream)
-    except (APIError, NotFound) as exc:
-        raise ProvenanceError(
-            f"image {image}: cannot read {labels[LABEL]}: {exc.explanation or exc}",
-            "rebuild it with `envparity build`",
-        ) from None
-    finally:
-        container.remove(force=True)
-    return _json_from_tar(data, image)
-
-
-def read_from_layer(layer: bytes, where: str) -> dict[str, Any] | None:
-    """The record in one image layer (a tar, gzip or not), None when the layer has none."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as tar:
-            member = tar.extractfile(PATH.lstrip("/"))
-            return _loads(member.read(), where) if member else None
-    except KeyError:
-        return None
-    except tarfile.TarError as exc:
-        raise ProvenanceError(f"{where}: unreadable layer ({exc})", "check the registry") from None
-
-
-def _json_from_tar(data: bytes, where: str) -> dict[str, Any]:
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        member = next((m for m in tar.getmembers() if m.isfile()), None)
-        content = tar.extractfile(member).read() if member else b""
-    return _loads(content, where)
-
-
-def _loads(content: bytes, where: str) -> dict[str, Any]:
+def loads(content: bytes, where: str) -> dict[str, Any]:
+    """The JSON object of a record file; ProvenanceError when it is not one."""
     try:
         record = json.loads(content)
     except ValueError:

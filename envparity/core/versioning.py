@@ -2,16 +2,16 @@
 
 A change of Python minor, CUDA major or OS is a MAJOR bump; any other software change
 is at least MINOR; description-only and stage-only changes need no bump.
+
+The spec at an earlier git ref is read by `envparity.flows.versioning` (git is an adapter:
+docs/architecture.md); this module compares two specs.
 """
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 from packaging.version import Version
 
-from envparity.core.diagnostics import Diagnostic, SpecError
+from envparity.core.diagnostics import Diagnostic
 from envparity.core.fingerprint import software_fields
 from envparity.core.model import Spec
 
@@ -43,20 +43,8 @@ def actual_bump(old: str, new: str) -> str:
     return "none"
 
 
-def check_against(new: Spec, ref: str) -> list[Diagnostic]:
-    """Compare `new` with the same file at git `ref`; a missing file there is a new environment."""
-    from envparity.core.spec import parse_spec_unchecked
-
-    text = _git_show(Path(new.source), ref)
-    if text is None:
-        return []
-    beside = Path(new.source).parent
-    old = parse_spec_unchecked(
-        text,
-        f"{ref}:{new.source}",
-        read=lambda relative: _git_show(beside / relative, ref),
-        tables=new.tables,  # judged with the same knowledge as the spec it is compared with
-    )
+def check_bump(new: Spec, old: Spec, ref: str) -> list[Diagnostic]:
+    """Whether `new` raised `version` enough over `old`, the same spec at git `ref`."""
     need, changed = required_bump(old, new)
     got = actual_bump(old.version, new.version)
     if Version(new.version) < Version(old.version):
@@ -88,39 +76,3 @@ def _part(version: str | None, n: int) -> tuple | None:
 def _bumped(version: str, level: str) -> str:
     major, minor = Version(version).release[:2]
     return f"{major + 1}.0.0" if level == "major" else f"{major}.{minor + 1}.0"
-
-
-def _git_show(path: Path, ref: str) -> str | None:
-    """The file's text at `ref`, None when it did not exist there; SpecError when git cannot say."""
-    where = path.resolve().parent
-    try:
-        verify = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"cannot run git: {exc}", file=str(path), hint="install git, or drop --against"
-                )
-            ]
-        ) from None
-    if verify.returncode != 0:
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"'{ref}' is not a git commit, branch or tag here",
-                    file=str(path),
-                    hint="pass a ref that `git rev-parse` knows, e.g. origin/main",
-                )
-            ]
-        )
-    shown = subprocess.run(
-        ["git", "-C", str(where), "show", f"{ref}:./{path.name}"], capture_output=True, timeout=30
-    )
-    if shown.returncode != 0:
-        return None
-    return shown.stdout.decode("utf-8", errors="replace")

@@ -7,7 +7,6 @@ table is here, where adapters may be imported (docs/architecture.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,6 @@ from envparity.core.drift.targets import DriftSetupError, target
 from envparity.core.model import ResolvedStage, Spec
 from envparity.core.placement import ecr_repository_name, node_pool_plan
 from envparity.core.resolve import require_stage, resolve
-
-LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
 @dataclass(frozen=True)
@@ -98,9 +95,7 @@ COLLECTORS: dict[str, Collector] = {
 
 def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
     """Normalised name -> version from the spec's lock and the stage's; None without a lock."""
-    from packaging.utils import canonicalize_name
-
-    from envparity.core.render.lockfile import BASE, lock_files
+    from envparity.core.lockfile import BASE, lock_files, parse_lock
 
     pins: dict[str, str] = {}
     found = False
@@ -108,10 +103,9 @@ def lock_pins(spec: Spec, stage: str) -> dict[str, str] | None:
         if lock.key not in (BASE, stage) or not lock.path.exists():
             continue
         found = True
-        for line in lock.path.read_text(encoding="utf-8").splitlines():
-            match = LOCK_LINE.match(line)
-            if match:
-                pins[canonicalize_name(match[1])] = match[2]
+        pins.update(
+            (pin.name, pin.version) for pin in parse_lock(lock.path.read_text(encoding="utf-8"))
+        )
     return pins if found else None
 
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envparity.adapters import registry
+from envparity.adapters.git import spec_commit
 from envparity.core import ledger
 from envparity.core.diagnostics import UserError
 from envparity.core.drift import targets as drift_targets
 from envparity.core.drift.findings import Result, exit_code
 from envparity.core.model import ResolvedStage, Spec
 from envparity.core.names import FINGERPRINT_LABEL
-from envparity.core.provenance import spec_commit
 from envparity.core.resolve import require_stage, resolve
 
 

@@ -13,8 +13,11 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from envparity.adapters.docker_build import VENV, Built, Difference, build, probe
+from envparity.adapters.build_errors import BuildError
+from envparity.adapters.docker_build import Built, build, probe
+from envparity.core.image_check import Difference
 from envparity.core.model import ResolvedStage
+from envparity.core.render.dockerfile import VENV
 
 # Runs as `python3 -c` inside the image, without network.
 SCRIPT = f"""
@@ -46,8 +49,6 @@ class Twice:
 
 def file_hashes(client, image: str, timeout: float = 300.0) -> dict[str, str]:
     """Path -> sha256 (or symlink target) of every environment file in `image`."""
-    from envparity.adapters.docker_build import BuildError
-
     container = client.containers.create(
         image, entrypoint=["python3", "-c", SCRIPT], command=[], network_mode="none"
     )

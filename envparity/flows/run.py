@@ -1,4 +1,4 @@
-"""`envparity run`: what the container of a local run gets, as data (no Docker import).
+"""`envparity run`: what the container of a local run gets, as data.
 
 Like `cog run`: the stage's image, the current folder mounted at /workspace (the working
 directory), the stage's runtime env and the workload's ENVPARITY_* identity, the secrets
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from envparity.core.model import ResolvedStage
-from envparity.core.names import identity_env
+from envparity.core.names import FINGERPRINT_LABEL, identity_env
 
 WORKDIR = "/workspace"
 
@@ -51,3 +51,14 @@ def container_options(
             {"Driver": "nvidia", "Count": count, "Capabilities": [["gpu"]]}
         ]
     return options
+
+
+def has_image(client, env: ResolvedStage) -> bool:
+    """Whether the engine has an image of this software under the stage's tag (else: build)."""
+    from docker.errors import ImageNotFound
+
+    try:
+        image = client.images.get(env.image_ref)
+    except ImageNotFound:
+        return False
+    return image.labels.get(FINGERPRINT_LABEL) == env.fingerprint

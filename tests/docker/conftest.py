@@ -27,7 +27,8 @@ SERVICES_HINT = "start the engine, registry and base image with `bash .ci/servic
 @pytest.fixture(scope="session")
 def docker_client():
     """The engine of DOCKER_HOST; without it the docker tests fail (they are not optional)."""
-    from envparity.adapters.docker_build import BuildError, connect
+    from envparity.adapters.build_errors import BuildError
+    from envparity.adapters.docker_build import connect
 
     try:
         client = connect()
@@ -111,7 +112,8 @@ def make_project(
     registry: str = REGISTRY,
 ) -> Project:
     """Write a CPU spec, lock it from the wheelhouse only (no index), render its stack configs."""
-    from envparity.core.render.lockfile import compile_locks, write_locks
+    from envparity.adapters.uv import compile_locks
+    from envparity.core.lockfile import write_locks
     from envparity.core.render.stack_config import render_stack_configs
     from envparity.core.spec import load_spec
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from envparity.adapters.docker_build import context_wheels
+from envparity.adapters.build_context import context_wheels
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import write_locks
 from envparity.core.render.artifacts import render_env
 from envparity.core.render.dockerfile import UV_IMAGE
-from envparity.core.render.lockfile import compile_locks, write_locks
 from envparity.core.spec import load_spec
 from tests.docker.conftest import BASE_IMAGE
 

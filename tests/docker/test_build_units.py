@@ -10,23 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from envparity.adapters.docker_build import (
-    BuildError,
-    Difference,
+from envparity.adapters.build_context import build_context, context_wheels, wheelhouse_files
+from envparity.adapters.build_errors import BuildError, push_error
+from envparity.adapters.docker_build import input_digest, split_tag
+from envparity.adapters.image_probe import ProbeError, parse_probe_output
+from envparity.core.image_check import Difference, ImageContents, compare
+from envparity.core.lockfile import (
+    LockFormatError,
     Pin,
-    _push_error,
-    _split_tag,
-    build_context,
-    compare,
-    context_wheels,
     dependency_layers,
-    input_digest,
     install_locks,
     parse_lock,
     stage_pins,
-    wheelhouse_files,
 )
-from envparity.adapters.image_probe import ImageContents, ProbeError, parse_probe_output
 from tests.docker.conftest import run_cli
 
 LOCK = """\
@@ -50,7 +46,7 @@ def test_parse_lock_reads_canonical_names_versions_and_hashes():
 
 
 def test_parse_lock_refuses_an_unpinned_line():
-    with pytest.raises(BuildError, match="not an exact name==version pin"):
+    with pytest.raises(LockFormatError, match="not an exact name==version pin"):
         parse_lock("six>=1.0 \\\n    --hash=sha256:aaaa\n")
 
 
@@ -167,7 +163,7 @@ def test_build_context_is_deterministic_and_holds_files_and_wheels(tmp_path: Pat
     ],
 )
 def test_split_tag_tells_a_port_from_a_tag(ref, expected):
-    assert _split_tag(ref) == expected
+    assert split_tag(ref) == expected
 
 
 @pytest.mark.parametrize(
@@ -183,7 +179,7 @@ def test_split_tag_tells_a_port_from_a_tag(ref, expected):
     ],
 )
 def test_push_errors_say_denied_or_unreachable(message, start):
-    assert _push_error("r/x:1", message).message.startswith(start)
+    assert push_error("r/x:1", message).message.startswith(start)
 
 
 def test_cli_startup_does_not_import_docker():

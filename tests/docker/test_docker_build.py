@@ -8,7 +8,8 @@ import pytest
 import yaml
 from docker.errors import ImageNotFound
 
-from envparity.adapters.docker_build import Difference, verify
+from envparity.adapters.docker_build import verify
+from envparity.core.image_check import Difference
 from envparity.core.render.artifacts import render_env
 from tests.docker.conftest import BASE_IMAGE, run_cli
 

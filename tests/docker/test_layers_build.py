@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from envparity.adapters.docker_build import Difference, build, verify
+from envparity.adapters.docker_build import build, verify
+from envparity.core.image_check import Difference
+from envparity.core.lockfile import SIZE_KEY
 from envparity.core.render.artifacts import render_env
-from envparity.core.render.lockfile import SIZE_KEY
 from tests.docker.conftest import BASE_IMAGE, run_cli
 from tests.docker.test_docker_build import build_args
 

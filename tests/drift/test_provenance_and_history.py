@@ -7,20 +7,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from envparity.adapters.docker_build import Difference
+from envparity.adapters.provenance_image import read_from_layer
 from envparity.core import ledger
 from envparity.core.drift import engine
 from envparity.core.drift.engine import Expectations
 from envparity.core.drift.observed import DockerFacts, ImageFacts, Observation
+from envparity.core.image_check import Difference
 from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL
-from envparity.core.provenance import (
-    GitState,
-    Package,
-    ProvenanceError,
-    parse,
-    read_from_layer,
-    statement,
-)
+from envparity.core.provenance import GitState, Package, ProvenanceError, parse, statement
 from envparity.flows.reproducible import compare
 from tests.drift.conftest import base_spec
 
@@ -147,7 +141,7 @@ def test_reproducibility_lists_every_key_that_differs():
 def test_git_state_is_dirty_only_when_the_spec_or_its_locks_changed(tmp_path):
     import subprocess
 
-    from envparity.core.provenance import git_state
+    from envparity.adapters.git import git_state
 
     def git(*args):
         subprocess.run(

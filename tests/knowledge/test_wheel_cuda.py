@@ -73,8 +73,7 @@ def test_pods_must_fit_their_nodes():
 
 
 def test_build_verify_checks_the_cuda_runtime_the_wheel_brought():
-    from envparity.adapters.docker_build import Difference, compare_cuda
-    from envparity.adapters.image_probe import ImageContents
+    from envparity.core.image_check import Difference, ImageContents, compare_cuda
 
     env = resolve(load_spec(ROOT / "envspecs" / "embed.yaml"), "production")
 

@@ -8,8 +8,9 @@ import pytest
 from envparity.cli.main import app
 from typer.testing import CliRunner
 
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import write_locks
 from envparity.core.render.files import write_atomic
-from envparity.core.render.lockfile import compile_locks, write_locks
 from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 

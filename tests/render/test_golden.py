@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import write_locks
 from envparity.core.render.artifacts import render_env
-from envparity.core.render.lockfile import compile_locks, write_locks
 from envparity.core.spec import load_spec
 from tests.conftest import SCRIPTS, UPDATE_GOLDEN, assert_golden
 from tests.render.conftest import CASES, GOLDEN

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from envparity.adapters.docker_build import parse_lock
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import SIZE_KEY, blocks, parse_lock, write_locks
 from envparity.core.render.artifacts import render_env
 from envparity.core.render.layers import split
-from envparity.core.render.lockfile import SIZE_KEY, blocks, compile_locks, write_locks
 from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 from tests.render.test_golden import HADOLINT

@@ -8,14 +8,9 @@ import pytest
 from envparity.cli.main import app
 from typer.testing import CliRunner
 
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import LockError, is_fresh, lock_files, write_locks
 from envparity.core.render.artifacts import render_env
-from envparity.core.render.lockfile import (
-    LockError,
-    compile_locks,
-    is_fresh,
-    lock_files,
-    write_locks,
-)
 from envparity.core.spec import load_spec
 from tests.render.conftest import CASES
 

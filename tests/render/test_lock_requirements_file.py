@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from envparity.core.render.lockfile import LockError, compile_locks
+from envparity.adapters.uv import compile_locks
+from envparity.core.lockfile import LockError
 from envparity.core.spec import load_spec
 from tests.render.test_lock import copy_case
 

@@ -8,7 +8,8 @@ import pytest
 
 from envparity.core.diagnostics import SpecError
 from envparity.core.spec import load_spec
-from envparity.core.versioning import actual_bump, check_against
+from envparity.core.versioning import actual_bump
+from envparity.flows.versioning import check_against
 from tests.spec.conftest import GPU_SPEC, edit
 
 

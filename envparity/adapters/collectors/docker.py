@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envparity.adapters.image_probe import ProbeError, probe_image
+from envparity.adapters.provenance_image import read_from_image
 from envparity.core.drift.findings import Unchecked
 from envparity.core.drift.observed import ContainerFacts, DockerFacts, ImageFacts, Observation
 from envparity.core.model import ResolvedStage
 from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL
 from envparity.core.provenance import LABEL as PROVENANCE_LABEL
-from envparity.core.provenance import Provenance, ProvenanceError, parse, read_from_image
+from envparity.core.provenance import Provenance, ProvenanceError, parse
 
 TARGET = "docker"
 

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from envparity.core import lockfile
 from envparity.core.model import Spec
-from envparity.core.render import layers, lockfile
+from envparity.core.render import layers
 from envparity.core.render.devcontainer import render_devcontainer
 from envparity.core.render.dockerfile import render_dockerfile
 from envparity.core.render.dockerignore import render_dockerignore

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from envparity.core.render.lockfile import blocks, wheel_bytes
+from envparity.core.lockfile import blocks, wheel_bytes
 
 # (name, how many times smaller than the largest package a member may be at most).
 TIERS = (("heavy", 10), ("medium", 1000))

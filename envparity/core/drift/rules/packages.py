@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from packaging.version import InvalidVersion, Version
+from collections.abc import Callable, Mapping
 
 from envparity.core.drift.outcome import Outcome
+from envparity.core.image_check import version_differences
 from envparity.core.requirements import name_of, parse, pinned_version
 
 
@@ -21,25 +20,30 @@ def pins(requirements: tuple[str, ...]) -> dict[str, str]:
     return pins
 
 
-def same_version(a: str, b: str | None) -> bool:
-    if b is None:
-        return False
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
-
-
 def compare_distributions(
     out: Outcome, wanted: Mapping[str, str], installed: Mapping[str, str], how: str
 ) -> None:
+    """One check per wanted distribution; a difference's hint is `<how> name==version`."""
+    expect_versions(out, "distribution", wanted, installed, lambda n, v: f"{how} {n}=={v}")
+
+
+def expect_versions(
+    out: Outcome,
+    prefix: str,
+    wanted: Mapping[str, str],
+    installed: Mapping[str, str],
+    hint: Callable[[str, str], str],
+) -> None:
+    """`out.expect` for each of `wanted`, in its order, as `<prefix> <name>` "version"; whether
+    the versions differ is the image check's verdict (`envparity.core.image_check`), the same
+    one `envparity build` verifies an image with. `hint(name, version)` is a difference's hint."""
+    differing = {d.what for d in version_differences(wanted, installed)}
     for name, version in wanted.items():
-        actual = installed.get(name)
         out.expect(
-            f"distribution {name}",
+            f"{prefix} {name}",
             "version",
             version,
-            actual,
-            f"{how} {name}=={version}",
-            same=same_version(version, actual),
+            installed.get(name),
+            hint(name, version),
+            same=name not in differing,
         )
