@@ -26,9 +26,9 @@ def render(
     `[tool.envparity] specs-dir` names), whichever specs are given.
     Exit 0 when done (or, with --check, when everything is up to date), 1 otherwise.
     """
+    from envparity.core.render import RenderError
     from envparity.core.render.artifacts import render as render_spec
     from envparity.core.render.artifacts import stale, write
-    from envparity.core.render.dockerfile import RenderError
     from envparity.flows.render_project import render_project_files
 
     rendered = []

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO
 
 from envparity.adapters.build_errors import BuildError
+from envparity.core.build_layout import WHEELHOUSE
 from envparity.core.lockfile import Pin, install_locks
-from envparity.core.render.dockerfile import WHEELHOUSE
 
 
 def context_wheels(directory: Path, files: Mapping[str, bytes]) -> dict[str, Path]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from envparity.core.build_layout import VENV
 from envparity.core.lockfile import Pin
 from envparity.core.model import ResolvedStage
 from envparity.core.names import image_labels
-from envparity.core.render.dockerfile import VENV
 
 # What a virtualenv brings itself (ensurepip): checked only when the lock pins them.
 VENV_TOOLS = frozenset({"pip", "setuptools", "wheel"})

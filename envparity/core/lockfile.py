@@ -31,8 +31,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from envparity.core.build_layout import LOCK
 from envparity.core.model import Spec
-from envparity.core.render.dockerfile import LOCK, RenderError
+from envparity.core.render import RenderError
 from envparity.core.requirements import name_of
 
 # The images are linux/amd64 with glibc >= 2.31 (Debian 12, Ubuntu 20.04+); manylinux_2_28

@@ -25,11 +25,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from envparity import __version__
+from envparity.core.build_layout import LOCK
 from envparity.core.diagnostics import UserError
 from envparity.core.fingerprint import software_fields
 from envparity.core.lockfile import stage_pins
 from envparity.core.model import ResolvedStage
-from envparity.core.render.dockerfile import LOCK
 
 PATH = "/etc/envparity/provenance.json"
 LABEL = "io.envparity.provenance"  # its value is PATH

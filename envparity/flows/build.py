@@ -141,8 +141,8 @@ def build(spec: Spec, env: ResolvedStage, request: Request, view: BuildView) -> 
 
 def _render(spec: Spec) -> dict[str, bytes]:
     """The build context's files; a render error names the spec (as `render` says it)."""
+    from envparity.core.render import RenderError
     from envparity.core.render.artifacts import render_env
-    from envparity.core.render.dockerfile import RenderError
 
     try:
         return render_env(spec)

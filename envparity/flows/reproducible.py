@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from envparity.adapters.build_errors import BuildError
 from envparity.adapters.docker_build import Built, build, probe
+from envparity.core.build_layout import VENV
 from envparity.core.image_check import Difference
 from envparity.core.model import ResolvedStage
-from envparity.core.render.dockerfile import VENV
 
 # Runs as `python3 -c` inside the image, without network.
 SCRIPT = f"""

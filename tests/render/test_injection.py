@@ -17,8 +17,9 @@ from dockerfile_parse import DockerfileParser
 from envparity.adapters.uv import compile_locks
 from envparity.core.lockfile import LockError
 from envparity.core.model import Run, frozen_map
+from envparity.core.render import RenderError
 from envparity.core.render.devcontainer import render_devcontainer
-from envparity.core.render.dockerfile import RenderError, render_dockerfile
+from envparity.core.render.dockerfile import render_dockerfile
 from envparity.core.resolve import resolve
 from envparity.core.spec import load_spec
 from tests.render.conftest import CASES

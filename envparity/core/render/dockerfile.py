@@ -24,24 +24,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from envparity.core.diagnostics import UserError
+from envparity.core.build_layout import LOCK, VENV, WHEELHOUSE
 from envparity.core.model import STAGES, Spec
 from envparity.core.names import image_labels
+from envparity.core.render import RenderError
 
 if TYPE_CHECKING:
     from envparity.core.render.layers import Layer
 
 SYNTAX = "# syntax=docker/dockerfile:1"
-VENV = "/opt/venv"
 USER = "app"
 USER_ID = 10001
 # uv installs an exact CPython (python-build-standalone, checked against uv's sha256 table)
 # where the base image has none, e.g. the nvidia/cuda images. Pinned to the uv of our lock extra.
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 PYTHON_DIR = "/opt/python"
-LOCK = "requirements.lock"
 WORK = "/tmp/envparity"  # where lock files and an optional wheelhouse are copied for pip
-WHEELHOUSE = "wheelhouse"  # wheels of lock `requirements.<id>.lock` are in wheelhouse/<id>/
 
 # Official slim Python images exist for these Debian releases; Ubuntu bases get uv's Python.
 DEBIAN_CODENAMES = {"debian12": "bookworm", "debian13": "trixie"}
@@ -63,10 +61,6 @@ IMAGE_REF = re.compile(
     r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
 )
-
-
-class RenderError(UserError):
-    """A spec value the generators cannot express safely or do not know; one line plus a hint."""
 
 
 @dataclass(frozen=True)
