@@ -119,3 +119,15 @@ def test_no_import_circles():
         if module not in done:
             visit(module, [module])
     assert circles == []
+
+
+def test_every_module_is_small():
+    """A module over 500 lines holds more than one concern (docs/architecture.md, "Layers")."""
+    folders = (PACKAGE, ROOT / "cli", ROOT / "components", ROOT / "stacks")
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for folder in folders
+        for path in folder.rglob("*.py")
+    }
+    assert len(sizes) > 50
+    assert {path: n for path, n in sizes.items() if n > 500} == {}
