@@ -1,10 +1,15 @@
-"""Base image tags: NVIDIA publishes an nvidia/cuda tag for the spec's CUDA, cuDNN and OS."""
+"""Base image tags: NVIDIA publishes an nvidia/cuda tag for the spec's CUDA, cuDNN, flavour and OS.
+
+A tag the snapshot lacks is an error only where it knows the tag does not exist (its tag list
+for that release and flavour is complete, `Tables.tag_known_absent`); otherwise a warning that
+says how to refresh the snapshot.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envparity.core.compat.common import distance
+from envparity.core.compat.common import REFRESH, distance
 from envparity.core.compat.cuda import suggestions
 from envparity.core.diagnostics import Diagnostic
 from envparity.core.knowledge import version_key
@@ -34,14 +39,18 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
             hint = f'use cuda: "{instead[0]}" (it has images on {sw.os})'
         else:
             hint = "set base_image to an image with this CUDA, or pick another cuda/os"
-        yield Diagnostic(
-            f"nvidia/cuda has no tag {sw.cuda}-{flavor}-{sw.os}"
-            + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
-            os_path,
-            hint,
-        )
+        tag = f"{sw.cuda}-{flavor}-{sw.os}"
+        nearby = f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""
+        if not t.tag_known_absent(sw.cuda, sw.os, flavor):
+            yield _unlisted(t, f"nvidia/cuda:{tag}", os_path, nearby)
+            return
+        yield Diagnostic(f"nvidia/cuda has no tag {tag}{nearby}", os_path, hint)
         return
-    if sw.cudnn is not None and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, flavor) is None:
+    if (
+        sw.cudnn is not None
+        and flavor != "base"  # cuda_image.check reports cuDNN on a base image
+        and t.cuda_base_image(sw.cuda, sw.cudnn, sw.os, flavor) is None
+    ):
         majors = t.cudnn_majors(sw.cuda, sw.os, flavor)
         nearest = _nearest_tags(t, sw.cuda, sw.cudnn, sw.os, flavor)
         instead = suggestions(spec, sw.cuda)
@@ -52,6 +61,11 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
         else:
             hint = "remove cudnn, or set base_image to an image that has it"
         offered = f"cuDNN {', '.join(majors)}" if majors else "no cuDNN"
+        if not t.tag_known_absent(sw.cuda, sw.os, f"cudnn-{flavor}"):
+            nearby = f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""
+            what = f"nvidia/cuda cuDNN {sw.cudnn} {flavor} tag for CUDA {sw.cuda} on {sw.os}"
+            yield _unlisted(t, what, ("cudnn",), nearby)
+            return
         yield Diagnostic(
             f"nvidia/cuda has no cuDNN {sw.cudnn} {flavor} tag for CUDA {sw.cuda} on {sw.os} "
             f"(its tags have {offered})"
@@ -59,6 +73,17 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
             ("cudnn",),
             hint,
         )
+
+
+def _unlisted(t: Tables, what: str, path: tuple, nearby: str) -> Diagnostic:
+    """The warning for a tag the snapshot neither lists nor knows to be absent."""
+    return Diagnostic(
+        f"the {what} is not listed in the knowledge snapshot ({t.snapshot.generated}), whose "
+        f"tag list for it is not complete: it may exist{nearby}",
+        path,
+        f"{REFRESH}, or check the tag on Docker Hub before building",
+        severity="warning",
+    )
 
 
 def _nearest_tags(

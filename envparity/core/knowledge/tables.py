@@ -258,29 +258,35 @@ class Tables:
         return self.snapshot.image_tags
 
     def cuda_base_image(self, cuda: str, cudnn: str | None, os: str, flavor: str) -> str | None:
-        """The exact `nvidia/cuda` reference when that tag is in the tag list, else None.
+        """The exact `nvidia/cuda` reference when the tag is known to exist, else None.
 
         `cudnn` is the cuDNN major ("9") or None for an image without cuDNN; `flavor` is
-        "base", "runtime" or "devel".
+        "base", "runtime" or "devel". NVIDIA publishes the flavours of one CUDA/cuDNN/OS
+        release together, and builds the cuDNN images on the plain ones: so any listed tag of
+        a release on `os` proves its base, runtime and devel tags, and a listed cuDNN tag its
+        cuDNN runtime and devel tags (base images never carry cuDNN).
         """
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
         suffixes = self.snapshot.images.get(os, {}).get(cuda, set())
         if cudnn is None:
-            return f"nvidia/cuda:{cuda}-{flavor}-{os}" if flavor in suffixes else None
-        for suffix in sorted(suffixes):
-            marker, _, rest = suffix.partition("-")
-            if rest == flavor and self.cudnn_major(marker) == str(cudnn):
-                return f"nvidia/cuda:{cuda}-{suffix}-{os}"
+            return f"nvidia/cuda:{cuda}-{flavor}-{os}" if suffixes else None
+        if flavor == "base":
+            return None
+        markers = {s.partition("-")[0] for s in suffixes if s.partition("-")[2]}
+        for marker in sorted(markers):
+            if self.cudnn_major(marker) == str(cudnn):
+                return f"nvidia/cuda:{cuda}-{marker}-{flavor}-{os}"
         return None
 
     def cudnn_majors(self, cuda: str, os: str, flavor: str) -> tuple[str, ...]:
-        """cuDNN majors that nvidia/cuda tags of `cuda` on `os` carry for `flavor`."""
+        """cuDNN majors of the nvidia/cuda `flavor` tags of `cuda` on `os` known to exist."""
+        if flavor == "base":
+            return ()
         found = set()
         for suffix in self.snapshot.images.get(os, {}).get(cuda, set()):
-            marker, _, rest = suffix.partition("-")
-            major = self.cudnn_major(marker)
-            if rest == flavor and major:
+            major = self.cudnn_major(suffix.partition("-")[0])
+            if major:
                 found.add(major)
         return tuple(sorted(found))
 
@@ -311,6 +317,22 @@ class Tables:
         rows = self.snapshot.data.get("image_lists", {}).get(image, [])
         flavor = re.sub(r"^cudnn\d*-", "cudnn-", suffix)
         return any(r["cuda"] == cuda and r["os"] == os and flavor in r["complete"] for r in rows)
+
+    def tag_known_absent(self, cuda: str, os: str, suffix: str) -> bool:
+        """Whether an nvidia/cuda tag the snapshot lacks is known not to exist.
+
+        The flavours of one release come together (`cuda_base_image`), so a list complete for
+        one flavour of a group (plain, or cuDNN) is complete for the group. A source that lists
+        a release's tags in full lists every OS it is published for (NVIDIA's tag documents,
+        Cog's scrape of Docker Hub), so a release listed in full on another OS and absent here
+        has no tag on `os`.
+        """
+        cudnn = suffix.startswith("cudnn")
+        group = ("cudnn-runtime", "cudnn-devel") if cudnn else FLAVORS
+        rows = self.snapshot.data.get("image_lists", {}).get("nvidia/cuda", [])
+        here = [r for r in rows if r["cuda"] == cuda and r["os"] == os]
+        judged = here or [r for r in rows if r["cuda"] == cuda and r["os"] != os]
+        return any(set(group) & set(r["complete"]) for r in judged)
 
     def companions(self, torch: str) -> dict[str, str] | None:
         """{'torchvision': ..., 'torchaudio': ...} released with torch `torch` (public
