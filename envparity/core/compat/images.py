@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from envparity.core import cuda_image
 from envparity.core.compat.common import REFRESH, distance
 from envparity.core.compat.cuda import suggestions
 from envparity.core.diagnostics import Diagnostic
@@ -19,7 +20,10 @@ from envparity.core.model import Spec
 
 def check(spec: Spec) -> Iterator[Diagnostic]:
     sw, t = spec.software, spec.tables
-    if sw.cuda is None or sw.base_image is not None or t.min_driver_for_cuda(sw.cuda) is None:
+    if sw.cuda is None or t.min_driver_for_cuda(sw.cuda) is None:
+        return
+    if sw.base_image is not None:
+        yield from _written_tag(t, sw.base_image)
         return
     flavor = sw.cuda_flavor or "runtime"
     written_os = spec.positions is None or ("os",) in spec.positions.values
@@ -73,6 +77,30 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
             ("cudnn",),
             hint,
         )
+
+
+def _written_tag(t: Tables, ref: str) -> Iterator[Diagnostic]:
+    """An nvidia/cuda `base_image` is a tag NVIDIA publishes (else it fails at `docker pull`).
+
+    Whether it agrees with cuda, cudnn, cuda_flavor and os is cuda_image.check's."""
+    tag = cuda_image.parse(ref, t)
+    if tag is None or t.min_driver_for_cuda(tag.cuda) is None:
+        return  # not an nvidia/cuda tag, or a release the cuda rule reports
+    if t.cuda_base_image(tag.cuda, tag.cudnn, tag.os, tag.flavor) is not None:
+        return
+    written = ref.split("@", 1)[0].split(":", 1)[1]
+    suffix = f"cudnn-{tag.flavor}" if tag.cudnn else tag.flavor
+    if not t.tag_known_absent(tag.cuda, tag.os, suffix):
+        yield _unlisted(t, f"nvidia/cuda:{written}", ("base_image",), "")
+        return
+    nearest = _nearest_tags(t, tag.cuda, tag.cudnn, tag.os, tag.flavor)
+    yield Diagnostic(
+        f"nvidia/cuda has no tag {written}"
+        + (f"; nearest: {', '.join(tag for _, tag in nearest[:3])}" if nearest else ""),
+        ("base_image",),
+        "use a tag NVIDIA publishes, with cuda, cudnn, cuda_flavor and os to match"
+        + (f", e.g. nvidia/cuda:{nearest[0][1]}" if nearest else ""),
+    )
 
 
 def _unlisted(t: Tables, what: str, path: tuple, nearby: str) -> Diagnostic:
