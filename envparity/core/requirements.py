@@ -81,8 +81,8 @@ def check_pin(text: str) -> tuple[str, str, str | None] | None:
         )
     if len(req.specifier) == 1 and next(iter(req.specifier)).version.endswith(".*"):
         return (
-            f"{text!r} is a prefix match: it allows every release of "
-            f"{next(iter(req.specifier)).version}, not one exact version",
+            f"{text!r} is not pinned to one exact version: it is a prefix match, allowing "
+            f"every release of {next(iter(req.specifier)).version}",
             f"pin one release with ==, e.g. {req.name}==<version> "
             f"(see `pip index versions {req.name}`)",
             name,

@@ -62,8 +62,8 @@ def test_a_short_pin_of_a_release_that_does_not_exist_is_still_refused():
         ),
         (
             "torch==2.2.*",
-            "'torch==2.2.*' is a prefix match: it allows every release of 2.2.*, not one "
-            "exact version",
+            "'torch==2.2.*' is not pinned to one exact version: it is a prefix match, allowing "
+            "every release of 2.2.*",
             "pin one release with ==, e.g. torch==<version> (see `pip index versions torch`)",
         ),
         (
