@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envparity.core import facts
+from envparity.core import cuda_image, facts
 from envparity.core.capacity import allocatable
 from envparity.core.knowledge.tables import Tables
 from envparity.core.model import (
@@ -39,7 +39,7 @@ def complete(
     cuda = _cuda_runtime(software, torch, tables)
     return Completed(
         cuda=cuda,
-        driver_floor=_driver_floor(cuda, tables),
+        driver_floor=_driver_floor(software, cuda, tables),
         torch=torch,
         instances={stage: _instance(itype, tables) for stage, itype in instance_types.items()},
         gpus=gpus,
@@ -99,13 +99,17 @@ def _cuda_runtime(software: Software, torch: TorchPin | None, tables: Tables) ->
     return CudaRuntime(tables.dotted(minor), f"torch {torch.version} ({torch.how})", torch.build)  # type: ignore[union-attr]
 
 
-def _driver_floor(cuda: CudaRuntime | None, tables: Tables) -> str | None:
-    """The Linux driver floor of `cuda` (of the release, else of the wheel's CUDA minor)."""
+def _driver_floor(software: Software, cuda: CudaRuntime | None, tables: Tables) -> str | None:
+    """The Linux driver floor of `cuda`: what the nvidia/cuda base image requires at start, the
+    release's Table 3 floor under another base image, else the floor of the wheel's CUDA
+    runtime under minor version compatibility (docs/compatibility.md)."""
     if cuda is None:
         return None
     if cuda.build is None:
+        if software.base_image is None or cuda_image.parse(software.base_image, tables):
+            return tables.image_driver_floor(cuda.version)
         return tables.min_driver_for_cuda(cuda.version)
-    return tables.min_driver_for_cuda_minor(tables.build_cuda(cuda.build))  # type: ignore[arg-type]
+    return tables.wheel_driver_floor(tables.build_cuda(cuda.build))  # type: ignore[arg-type]
 
 
 def _instance(instance_type: str | None, tables: Tables) -> InstanceFacts | None:

@@ -9,6 +9,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envparity.core.diagnostics import Diagnostic
+from envparity.core.peer_packages import url_requirement_problem
 
 
 @lru_cache(maxsize=8192)
@@ -26,7 +27,11 @@ def name_of(requirement: str) -> str:
 
 
 def pinned_version(requirement: Requirement) -> str | None:
-    """The version of an exact `==` pin (local label included), else None."""
+    """The version of an exact `==` pin (local label included), else None.
+
+    The version is kept as written ('2.2' stays '2.2'); rules compare it as a PEP 440 version
+    (2.2 == 2.2.0). `===` (text equality) and `==2.2.*` (a prefix match) are not exact pins.
+    """
     specs = list(requirement.specifier)
     if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
         return specs[0].version
@@ -50,6 +55,9 @@ def check_pin(text: str) -> tuple[str, str, str | None] | None:
     try:
         req = parse(text)
     except InvalidRequirement as exc:
+        url = url_requirement_problem(text)  # a bare or VCS URL is not PEP 508
+        if url is not None:
+            return (*url, None)
         first = str(exc).splitlines()[0]
         return (
             f"{text!r} is not a valid PEP 508 requirement: {first}",
@@ -58,9 +66,25 @@ def check_pin(text: str) -> tuple[str, str, str | None] | None:
         )
     name = canonicalize_name(req.name)
     if req.url:
-        return (
-            f"{text!r} installs from a URL, which cannot be pinned by version",
+        problem = url_requirement_problem(text) or (
+            f"{text!r} installs from a URL: a spec pins each package by version and cannot pin "
+            "a URL",
             f"publish it to a package index and pin {req.name}==<version>",
+        )
+        return (*problem, name)
+    if len(req.specifier) == 1 and next(iter(req.specifier)).operator == "===":
+        version = next(iter(req.specifier)).version
+        return (
+            f"{text!r} uses arbitrary equality (===), which compares text, not versions",
+            f"pin it with ==: {req.name}=={version}",
+            name,
+        )
+    if len(req.specifier) == 1 and next(iter(req.specifier)).version.endswith(".*"):
+        return (
+            f"{text!r} is not pinned to one exact version: it is a prefix match, allowing "
+            f"every release of {next(iter(req.specifier)).version}",
+            f"pin one release with ==, e.g. {req.name}==<version> "
+            f"(see `pip index versions {req.name}`)",
             name,
         )
     if pinned_version(req) is None:

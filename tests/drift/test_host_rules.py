@@ -65,7 +65,7 @@ def test_without_driver_the_floor_is_cudas(resolved):
     del data["driver"]
     _, env = resolved(data, "production")
     floor = engine.driver_floor(env)
-    assert floor == env.tables.min_driver_for_cuda("12.4.1")
+    assert floor == env.tables.image_driver_floor("12.4.1") == "550.54.14"  # cuda>=12.4
     result = engine.compare(
         "host",
         env,

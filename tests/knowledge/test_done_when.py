@@ -122,14 +122,19 @@ def test_cuda_1281_torch_271_cu128_python_3127_ubuntu2404_validates():
 
 
 def test_an_update_release_without_a_table3_row_takes_its_minors_floor():
-    """12.3.2 is not in Table 3; it needs 12.3.1's 545.23.08 (never less than a listed update)."""
+    """12.3.2 is not in Table 3. Its nvidia/cuda image declares NVIDIA_REQUIRE_CUDA cuda>=12.3,
+    so any driver for CUDA 12.3 starts it (545.23.06, 12.3.0's floor); on another base image
+    it needs 12.3.1's 545.23.08 (never less than a listed update)."""
     from envparity.core.diagnostics import SpecError
 
-    base = gpu_spec("12.3.2", "ubuntu22.04", "3.11.9", [], cudnn='"9"', driver='"545.23.08"')
-    assert parse_spec(base, "p.yaml").software.cuda == "12.3.2"
-    low = base.replace('driver: "545.23.08"', 'driver: "545.23.06"')
-    with pytest.raises(SpecError, match=r"minimum 545\.23\.08 .* \(the floor of 12\.3\.1"):
+    base = gpu_spec("12.3.2", "ubuntu22.04", "3.11.9", [], cudnn='"9"', driver='"545.23.06"')
+    assert parse_spec(base, "p.yaml").completed.driver_floor == "545.23.06"
+    low = base.replace('driver: "545.23.06"', 'driver: "545.23.05"')
+    with pytest.raises(SpecError, match=r"minimum 545\.23\.06 .* NVIDIA_REQUIRE_CUDA cuda>=12\.3"):
         parse_spec(low, "p.yaml")
+    custom = base.replace("os: ubuntu22.04", "os: ubuntu22.04\nbase_image: ghcr.io/acme/cuda:x")
+    with pytest.raises(SpecError, match=r"minimum 545\.23\.08 .* \(the floor of 12\.3\.1"):
+        parse_spec(custom, "p.yaml")
 
 
 def test_a_cuda_newer_than_the_snapshot_is_a_warning_saying_how_to_refresh():

@@ -26,7 +26,8 @@ def test_the_bundled_example_validates_on_a_slim_python_base():
         "torch 2.7.1 (PyPI default build cu126)",
     )
     assert production.to_json()["cuda"] == {"runtime": "12.6", "from": production.cuda_from}
-    assert driver_floor(production) == "560.28.03"  # the lowest Table 3 floor of CUDA 12.6
+    # the wheel's CUDA 12.6 runtime runs under minor version compatibility: CUDA 12.x's floor
+    assert driver_floor(production) == "525.60.13"
 
 
 def test_the_wheels_cuda_decides_the_gpu_architectures():
@@ -41,9 +42,31 @@ def test_the_wheels_cuda_decides_the_gpu_architectures():
 
 
 def test_the_wheels_cuda_decides_the_driver_floor():
-    text = EMBED.replace('python: "3.12.7"', 'python: "3.12.7"\ndriver: "550.54.15"')
-    with pytest.raises(SpecError, match=r"torch 2\.7\.1 .* needs NVIDIA driver 560\.28\.03"):
+    """Below CUDA 12.x's minor-compatibility floor the wheel cannot run: an error."""
+    text = EMBED.replace('python: "3.12.7"', 'python: "3.12.7"\ndriver: "520.61.05"')
+    with pytest.raises(SpecError, match=r"torch 2\.7\.1 .* needs NVIDIA driver 525\.60\.13"):
         parse_spec(text, "embed.yaml")
+
+
+def test_a_driver_older_than_the_wheels_cuda_is_minor_version_compatibility_a_warning():
+    """torch cu126 on a 550 driver (CUDA 12.4) runs, without PTX JIT of newer code."""
+    text = EMBED.replace('python: "3.12.7"', 'python: "3.12.7"\ndriver: "550.54.15"')
+    (warning,) = [w for w in parse_spec(text, "embed.yaml").warnings if "torch" in w.message]
+    assert "minor version compatibility" in warning.message and "PTX" in warning.message
+    assert warning.hint == 'set driver: "560.28.03" or newer to run it without these limits'
+
+
+def test_torch_2_0_1_on_cuda_11_6_2_is_not_refused():
+    """PyPI's torch 2.0.1 is cu117: its runtime runs on the 11.6 image's driver (CUDA 11.x
+    minor version compatibility), not "needs 515.43.04 (CUDA 11.7)" as before issue 21."""
+    text = (
+        'envparity: 1\nname: p\nversion: 1.0.0\npython: "3.10.14"\ncuda: "11.6.2"\n'
+        "os: ubuntu20.04\npython_packages: [torch==2.0.1]\nrun: {command: [python]}\n"
+        "stages: {local: {}}\n"
+    )
+    spec = parse_spec(text, "p.yaml")
+    assert spec.completed.driver_floor == "510.39.01"  # NVIDIA_REQUIRE_CUDA cuda>=11.6
+    assert [w for w in spec.warnings if "minor version compatibility" in w.message]
 
 
 def test_an_index_build_brings_its_cuda_too():

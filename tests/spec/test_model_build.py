@@ -305,8 +305,9 @@ def test_a_compatibility_error_refuses_the_spec():
         8,
         9,
         "error",
-        "driver 470.57.02 is below the minimum 550.54.15 that CUDA 12.4.1 needs",
-        'use driver: "550.54.15" or newer',
+        "driver 470.57.02 is below the minimum 550.54.14 that CUDA 12.4.1 needs (its nvidia/cuda "
+        "image requires a driver for CUDA 12.4: NVIDIA_REQUIRE_CUDA cuda>=12.4)",
+        'use driver: "550.54.14" or newer',
     )
 
 

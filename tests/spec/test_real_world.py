@@ -68,7 +68,7 @@ def test_requirements_file_content_not_path_is_fingerprinted(tmp_path):
         ("six==1.16.0 --hash=md5:abc\n", "is not a valid --hash", 1, 13),
         (f"six==1.16.0 --hash=sha256:{HASH}\nidna==3.10\n", "idna==3.10 has no --hash", 2, 1),
         ("--index-url\n", "--index-url needs one plain http(s) URL", 1, 1),
-        ("git+https://github.com/x/y.git\n", "is not a valid PEP 508 requirement", 1, 1),
+        ("git+https://github.com/x/y.git\n", "installs from a URL: a spec pins each", 1, 1),
     ],
 )
 def test_requirements_file_errors_point_into_it(tmp_path, text, message, line, column):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from envparity.core import cuda_image
 from envparity.core.compat.common import DOCS, REFRESH, distance, gpu_ok
 from envparity.core.diagnostics import Diagnostic
 from envparity.core.knowledge import version_key
@@ -49,8 +50,18 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
             f"{hint} (see {DOCS})",
         )
         return
+    floor = spec.completed.driver_floor or floor  # type: ignore[union-attr]
     if sw.driver is not None and not t.driver_at_least(sw.driver, floor):
-        whose = "" if listed == sw.cuda else f" (the floor of {listed}, the newest listed update)"
+        if sw.base_image is None or cuda_image.parse(sw.base_image, t):
+            minor = t.dotted(t.cuda_minor(sw.cuda))  # type: ignore[arg-type]
+            whose = (
+                f" (its nvidia/cuda image requires a driver for CUDA {minor}: "
+                f"NVIDIA_REQUIRE_CUDA cuda>={minor})"
+            )
+        else:
+            whose = (
+                "" if listed == sw.cuda else f" (the floor of {listed}, the newest listed update)"
+            )
         yield Diagnostic(
             f"driver {sw.driver} is below the minimum {floor} that CUDA {sw.cuda} needs{whose}",
             ("driver",),
@@ -62,10 +73,10 @@ def suggestions(spec: Spec, cuda: str) -> list[str]:
     """Existing releases nearest to `cuda` that the image and GPU rules also accept."""
     sw, t, torch = spec.software, spec.tables, spec.completed.torch  # type: ignore[union-attr]
     wheel_minor = t.build_cuda(torch.build) if torch and torch.build else None
-    wheel_floor = t.min_driver_for_cuda_minor(wheel_minor) if wheel_minor else None
+    wheel_floor = t.wheel_driver_floor(wheel_minor) if wheel_minor else None
 
     def accepted(c: str) -> bool:
-        floor = t.min_driver_for_cuda(c)
+        floor = t.image_driver_floor(c) if sw.base_image is None else t.min_driver_for_cuda(c)
         if not floor or (
             sw.base_image is None
             and not t.cuda_base_image(c, sw.cudnn, sw.os, sw.cuda_flavor or "runtime")

@@ -78,19 +78,34 @@ def _pin_build_hint(t: Tables, version: Version, cuda: str | None) -> str:
 def _torch_driver(
     spec: Spec, path: tuple, label: str, built_with: tuple[int, int]
 ) -> Iterator[Diagnostic]:
+    """The CUDA runtime a torch wheel bundles runs under CUDA minor version compatibility: it
+    needs its major's floor; below the floor of its own minor it runs with the documented
+    limits (no PTX JIT of code newer than the driver), a warning."""
     sw, t = spec.software, spec.tables
-    needed = t.min_driver_for_cuda_minor(built_with)
-    floor = sw.driver or (t.min_driver_for_cuda(sw.cuda) if sw.cuda else None)
-    if needed is None or floor is None or t.driver_at_least(floor, needed):
+    needed = t.wheel_driver_floor(built_with)
+    full = t.min_driver_for_cuda_minor(built_with)
+    floor = sw.driver or (spec.completed.driver_floor if sw.cuda else None)  # type: ignore[union-attr]
+    if needed is None or floor is None:
         return
     whose = (
         f"driver is {sw.driver}" if sw.driver else f"cuda {sw.cuda} only guarantees driver {floor}"
     )
-    yield Diagnostic(
-        f"{label} needs NVIDIA driver {needed} or newer (CUDA {t.dotted(built_with)}); {whose}",
-        path,
-        f'set driver: "{needed}" or newer, or use a torch build for an older CUDA',
-    )
+    if not t.driver_at_least(floor, needed):
+        yield Diagnostic(
+            f"{label} needs NVIDIA driver {needed} or newer (CUDA {built_with[0]}.x minor "
+            f"version compatibility, for its CUDA {t.dotted(built_with)}); {whose}",
+            path,
+            f'set driver: "{needed}" or newer, or use a torch build for an older CUDA',
+        )
+    elif full is not None and not t.driver_at_least(floor, full):
+        yield Diagnostic(
+            f"{label} bundles CUDA {t.dotted(built_with)}, newer than driver {floor} supports: "
+            "it runs under CUDA minor version compatibility, where PTX compiled by the newer "
+            f"CUDA cannot be JIT-compiled (GPUs the build has no cubin for fail); {whose}",
+            path,
+            f'set driver: "{full}" or newer to run it without these limits',
+            severity="warning",
+        )
 
 
 def _torch_arches(

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from packaging.version import Version
+
 from envparity.core.compat.common import REFRESH, gpu_ok, pin_path
 from envparity.core.complete import build_of, pin
 from envparity.core.diagnostics import Diagnostic
-from envparity.core.knowledge import Wheels, version_key
+from envparity.core.knowledge import Wheels
 from envparity.core.knowledge.tables import Tables
 from envparity.core.model import Spec
 
@@ -32,39 +34,46 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
         path = pin_path(spec, project, found[0])
         version = found[1]
         build, how = build_of(sw, version, t)
-        public = version.public.split("+")[0]
+        public = version.public  # as written, without the local label: hints keep it
         builds = t.wheels(project, public)
         if not builds:
             yield from _unknown_release(t, project, public, path)
             continue
+        yield from _companion(spec, project, version, path)
+        complete = all(w.complete for w in builds.values())
         row = builds.get(build or "pypi") if build != "pypi" or "pypi" in builds else None
         if build and build != "pypi" and row is None:
-            complete = all(w.complete for w in builds.values())
             have = sorted(b for b in builds if b != "pypi")
             alt = _closest_build(spec, have, builds)
-            yield Diagnostic(
-                f"{project} {public} has no {build} build on download.pytorch.org"
-                f" (its builds: {', '.join(have)})",
-                path,
+            hint = (
                 _rebuild_hint(project, public, alt, how)
                 if alt
-                else f"use a release of {project} with a build for this CUDA and driver",
+                else f"use a release of {project} with a build for this CUDA and driver"
+            )
+            yield Diagnostic(
+                f"{project} {public} has no {build} build on download.pytorch.org"
+                f" (its builds: {', '.join(have)})"
+                + ("" if complete else "; the snapshot's list of its builds is not complete"),
+                path,
+                hint if complete else f"{REFRESH}; if it still lacks {build}, {hint}",
                 severity="error" if complete else "warning",
             )
             continue
         pythons, pythons_from, wheel_arches = _wheel_tags(row, builds)
         if pythons is not None and abi not in pythons and _covered(abi, pythons_from):
             newer = _release_with(t, project, build, abi, public)
+            hint = (
+                f"use {project}=={newer}" + (f"+{build}" if version.local else "") + ", or "
+                if newer
+                else ""
+            ) + f"use a Python its wheels have ({_span(pythons)})"
             yield Diagnostic(
                 f"{project} {public} has no wheel for Python {_py(sw.python)} ({abi}); "
-                f"it has {_span(pythons)}",
+                f"it has {_span(pythons)}"
+                + ("" if complete else "; the snapshot's list of its wheels is not complete"),
                 path,
-                (
-                    f"use {project}=={newer}" + (f"+{build}" if version.local else "") + ", or "
-                    if newer
-                    else ""
-                )
-                + f"use a Python its wheels have ({_span(pythons)})",
+                hint if complete else f"{REFRESH}; if it still lacks {abi}, {hint}",
+                severity="error" if complete else "warning",
             )
             continue
         for arch in sorted(arches):
@@ -75,6 +84,42 @@ def check(spec: Spec) -> Iterator[Diagnostic]:
                     path,
                     "use an instance type of that CPU, or a release with wheels for it",
                 )
+
+
+def _companion(spec: Spec, project: str, version: Version, path: tuple) -> Iterator[Diagnostic]:
+    """torchvision and torchaudio are released with one torch release and require exactly it
+    (their wheels' `Requires-Dist: torch==X.Y.Z`): a pin with another torch cannot install."""
+    torch = spec.completed.torch  # type: ignore[union-attr]
+    if project == "torch" or torch is None:
+        return
+    t = spec.tables
+    expected = (t.companions(torch.version.public) or {}).get(project)
+    if expected is None or Version(expected) == Version(version.public):
+        return
+    label = f"+{version.local}" if version.local else ""
+    options = []
+    if _installable(t, project, expected, version.local or torch.build):
+        options.append(f"use {project}=={expected}{label}")
+    partner = t.torch_for(project, version.public)
+    if partner and _installable(t, "torch", partner, torch.build):
+        local = f"+{torch.version.local}" if torch.version.local else ""
+        options.append(
+            f"pin torch=={partner}{local} (the release {project} {version.public} goes with)"
+        )
+    yield Diagnostic(
+        f"{project} {version.public} does not go with torch {torch.version.public}: "
+        f"torch {torch.version.public} was released with {project} {expected}",
+        path,
+        " or ".join(options) or f"pin the {project} release of your torch release ({expected})",
+    )
+
+
+def _installable(t: Tables, project: str, version: str, build: str | None) -> bool:
+    """Whether the build rule would accept `project==version` with `build` (not known absent)."""
+    builds = t.wheels(project, version)
+    if not builds or build in (None, "pypi") or build in builds:
+        return True
+    return not all(w.complete for w in builds.values())
 
 
 def _wheel_tags(
@@ -125,7 +170,7 @@ def _py(python: str) -> str:
 def _release_with(t: Tables, project: str, build: str | None, abi: str, after: str) -> str | None:
     """The oldest release after `after` with a wheel of `build` for `abi`."""
     for version in t.releases(project):
-        if version_key(version) <= version_key(after):
+        if Version(version) <= Version(after):
             continue
         builds = t.wheels(project, version)
         row = builds.get(build or "pypi")
@@ -141,11 +186,12 @@ def _unknown_release(t: Tables, project: str, public: str, path: tuple) -> Itera
     known = t.releases(project)
     if not known:
         return
-    if version_key(public) < version_key(known[0]):
+    if Version(public) < Version(known[0]):
         return  # older than the snapshot's coverage of the project: not judged
-    same_minor = [v for v in known if v.split(".")[:2] == public.split(".")[:2]]
+    minor = Version(public).release[:2]
+    same_minor = [v for v in known if Version(v).release[:2] == minor]
     newest = same_minor[-1] if same_minor else known[-1]
-    if version_key(public) > version_key(newest) or not same_minor:
+    if Version(public) > Version(newest) or not same_minor:
         yield Diagnostic(
             f"{project} {public} is newer than the knowledge snapshot (newest known: {newest}); "
             "its builds and wheels are not checked",
@@ -156,7 +202,7 @@ def _unknown_release(t: Tables, project: str, public: str, path: tuple) -> Itera
         return
     yield Diagnostic(
         f"{project} {public} is not a release on the package indexes "
-        f"(releases of {'.'.join(public.split('.')[:2])}: {', '.join(same_minor)})",
+        f"(releases of {'.'.join(map(str, minor))}: {', '.join(same_minor)})",
         path,
         f"use {project}=={same_minor[-1]}",
     )
@@ -174,7 +220,7 @@ def _closest_build(spec: Spec, have: list[str], builds: dict[str, Wheels]) -> st
 
     if runtime is None:
         return "cpu" if "cpu" in have and has_python("cpu") else None
-    floor = sw.driver or (t.min_driver_for_cuda(sw.cuda) if sw.cuda else None)
+    floor = sw.driver or (spec.completed.driver_floor if sw.cuda else None)  # type: ignore[union-attr]
 
     def accepted(build: str) -> bool:
         minor = t.build_cuda(build)
@@ -182,7 +228,7 @@ def _closest_build(spec: Spec, have: list[str], builds: dict[str, Wheels]) -> st
             return False
         if minor is None:
             return False
-        needed = t.min_driver_for_cuda_minor(minor)
+        needed = t.wheel_driver_floor(minor)
         if floor and needed and not t.driver_at_least(floor, needed):
             return False
         return all(gpu_ok(t, g, t.dotted(minor)) for g in sw.gpus)

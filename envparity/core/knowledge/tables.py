@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from packaging.version import InvalidVersion, Version
+
 from envparity.core import knowledge
 from envparity.core.knowledge import Instance, Knowledge, Wheels, version_key
 
@@ -76,6 +78,14 @@ def driver_at_least(driver: str, floor: str) -> bool:
 def sm(capability: tuple[int, int]) -> str:
     """(9, 0) -> 'sm_90'."""
     return f"sm_{capability[0]}{capability[1]}"
+
+
+def _public(version: str) -> Version | None:
+    """The public part of a PEP 440 version ('2.2+cu121' -> 2.2), or None when it is not one."""
+    try:
+        return Version(Version(version).public)
+    except InvalidVersion:
+        return None
 
 
 def build_cuda(build: str) -> tuple[int, int] | None:
@@ -152,6 +162,22 @@ class Tables:
         """The lowest full-toolkit floor among the Table 3 releases of CUDA 'X.Y' (all need it)."""
         return self.snapshot.minor_floors.get(tuple(minor))
 
+    def image_driver_floor(self, cuda: str) -> str | None:
+        """The driver an nvidia/cuda image of release `cuda` requires when its container starts.
+
+        Its `NVIDIA_REQUIRE_CUDA` says `cuda>=X.Y` (not X.Y.Z): the NVIDIA container toolkit
+        accepts any driver for CUDA X.Y, the lowest Table 3 floor of X.Y. The older branches
+        it also names (forward compatibility, data-centre GPUs) are not modelled.
+        """
+        minor = cuda_minor(cuda)
+        found = self.min_driver_for_cuda_minor(minor) if minor else None
+        return found or self.min_driver_for_cuda(cuda)
+
+    def wheel_driver_floor(self, minor: tuple[int, int]) -> str | None:
+        """The driver a CUDA X.Y runtime bundled in a wheel (torch cuXYZ, nvidia-*-cu12) needs:
+        it runs under CUDA minor version compatibility, so its major's floor."""
+        return self.minor_compat_driver(minor[0])
+
     # --- GPUs ------------------------------------------------------------------------------------
     def gpu_products(self) -> tuple[str, ...]:
         return tuple(sorted(self.snapshot.gpus))
@@ -213,8 +239,23 @@ class Tables:
         return self.snapshot.releases(project)
 
     def wheels(self, project: str, version: str) -> dict[str, Wheels]:
-        """build -> Wheels of one release; empty when the snapshot does not have the release."""
-        return self.snapshot.wheels.get((project, version), {})
+        """build -> Wheels of one release; empty when the snapshot does not have the release.
+
+        `version` is compared as a PEP 440 version: '2.2' is the release '2.2.0'.
+        """
+        found = self.snapshot.wheels.get((project, version))
+        if found is None:
+            release = self.release(project, version)
+            found = self.snapshot.wheels.get((project, release), {}) if release else {}
+        return found
+
+    def release(self, project: str, version: str) -> str | None:
+        """The snapshot's spelling of release `version` of `project` (PEP 440 equality of the
+        public versions), or None when the snapshot does not have it."""
+        wanted = _public(version)
+        if wanted is None:
+            return None
+        return next((v for v in self.releases(project) if _public(v) == wanted), None)
 
     def torch_builds(self, torch_minor: str) -> tuple[str, ...] | None:
         """CUDA builds ('cu124', ...) published for any torch 'X.Y.*', or None when not known."""
@@ -258,29 +299,35 @@ class Tables:
         return self.snapshot.image_tags
 
     def cuda_base_image(self, cuda: str, cudnn: str | None, os: str, flavor: str) -> str | None:
-        """The exact `nvidia/cuda` reference when that tag is in the tag list, else None.
+        """The exact `nvidia/cuda` reference when the tag is known to exist, else None.
 
         `cudnn` is the cuDNN major ("9") or None for an image without cuDNN; `flavor` is
-        "base", "runtime" or "devel".
+        "base", "runtime" or "devel". NVIDIA publishes the flavours of one CUDA/cuDNN/OS
+        release together, and builds the cuDNN images on the plain ones: so any listed tag of
+        a release on `os` proves its base, runtime and devel tags, and a listed cuDNN tag its
+        cuDNN runtime and devel tags (base images never carry cuDNN).
         """
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
         suffixes = self.snapshot.images.get(os, {}).get(cuda, set())
         if cudnn is None:
-            return f"nvidia/cuda:{cuda}-{flavor}-{os}" if flavor in suffixes else None
-        for suffix in sorted(suffixes):
-            marker, _, rest = suffix.partition("-")
-            if rest == flavor and self.cudnn_major(marker) == str(cudnn):
-                return f"nvidia/cuda:{cuda}-{suffix}-{os}"
+            return f"nvidia/cuda:{cuda}-{flavor}-{os}" if suffixes else None
+        if flavor == "base":
+            return None
+        markers = {s.partition("-")[0] for s in suffixes if s.partition("-")[2]}
+        for marker in sorted(markers):
+            if self.cudnn_major(marker) == str(cudnn):
+                return f"nvidia/cuda:{cuda}-{marker}-{flavor}-{os}"
         return None
 
     def cudnn_majors(self, cuda: str, os: str, flavor: str) -> tuple[str, ...]:
-        """cuDNN majors that nvidia/cuda tags of `cuda` on `os` carry for `flavor`."""
+        """cuDNN majors of the nvidia/cuda `flavor` tags of `cuda` on `os` known to exist."""
+        if flavor == "base":
+            return ()
         found = set()
         for suffix in self.snapshot.images.get(os, {}).get(cuda, set()):
-            marker, _, rest = suffix.partition("-")
-            major = self.cudnn_major(marker)
-            if rest == flavor and major:
+            major = self.cudnn_major(suffix.partition("-")[0])
+            if major:
                 found.add(major)
         return tuple(sorted(found))
 
@@ -312,17 +359,35 @@ class Tables:
         flavor = re.sub(r"^cudnn\d*-", "cudnn-", suffix)
         return any(r["cuda"] == cuda and r["os"] == os and flavor in r["complete"] for r in rows)
 
+    def tag_known_absent(self, cuda: str, os: str, suffix: str) -> bool:
+        """Whether an nvidia/cuda tag the snapshot lacks is known not to exist.
+
+        The flavours of one release come together (`cuda_base_image`), so a list complete for
+        one flavour of a group (plain, or cuDNN) is complete for the group. A source that lists
+        a release's tags in full lists every OS it is published for (NVIDIA's tag documents,
+        Cog's scrape of Docker Hub), so a release listed in full on another OS and absent here
+        has no tag on `os`.
+        """
+        cudnn = suffix.startswith("cudnn")
+        group = ("cudnn-runtime", "cudnn-devel") if cudnn else FLAVORS
+        rows = self.snapshot.data.get("image_lists", {}).get("nvidia/cuda", [])
+        here = [r for r in rows if r["cuda"] == cuda and r["os"] == os]
+        judged = here or [r for r in rows if r["cuda"] == cuda and r["os"] != os]
+        return any(set(group) & set(r["complete"]) for r in judged)
+
     def companions(self, torch: str) -> dict[str, str] | None:
-        """{'torchvision': ..., 'torchaudio': ...} released with torch `torch` (public
-        version), or None when not known."""
+        """{'torchvision': ..., 'torchaudio': ...} released with torch `torch` (a PEP 440
+        version, compared as one), or None when not known."""
+        wanted = _public(torch)
         for row in self.snapshot.data.get("torch_companions", []):
-            if row["torch"] == torch:
+            if wanted is not None and _public(row["torch"]) == wanted:
                 return {p: row[p] for p in COMPANIONS if row.get(p)}
         return None
 
     def torch_for(self, project: str, version: str) -> str | None:
         """The torch release a torchvision/torchaudio `version` was released with, or None."""
+        wanted = _public(version)
         for row in self.snapshot.data.get("torch_companions", []):
-            if row.get(project) == version:
+            if wanted is not None and row.get(project) and _public(row[project]) == wanted:
                 return row["torch"]
         return None
