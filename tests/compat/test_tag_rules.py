@@ -117,3 +117,12 @@ def test_a_missing_cudnn_tag_where_the_list_is_incomplete_is_a_warning_naming_re
     (warning,) = [w for w in spec.warnings if "nvidia/cuda" in w.message]
     assert "13.1.0" in warning.message and "not listed" in warning.message
     assert "envparity knowledge refresh" in warning.hint
+    # What validate only warns about renders: NVIDIA's name, with the marker the nearest
+    # listed release of that cuDNN major uses (13.x: plain `cudnn`).
+    assert choose_base(spec).ref == "nvidia/cuda:13.1.0-cudnn-runtime-ubuntu24.04"
+
+
+def test_a_tag_known_absent_does_not_render():
+    assert t.tag_known_absent("12.0.0", "ubuntu24.04", "cudnn-runtime")
+    assert t.unlisted_cuda_image("12.0.0", "8", "ubuntu24.04", "runtime") is None
+    assert t.unlisted_cuda_image("12.3.2", "9", "ubuntu22.04", "runtime") is None  # listed

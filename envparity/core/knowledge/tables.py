@@ -359,6 +359,30 @@ class Tables:
         flavor = re.sub(r"^cudnn\d*-", "cudnn-", suffix)
         return any(r["cuda"] == cuda and r["os"] == os and flavor in r["complete"] for r in rows)
 
+    def unlisted_cuda_image(self, cuda: str, cudnn: str | None, os: str, flavor: str) -> str | None:
+        """The nvidia/cuda reference NVIDIA's naming gives a tag this snapshot neither lists nor
+        knows to be absent (validate warns about it), or None when it is known absent.
+
+        A cuDNN tag takes the marker (`cudnn8`, `cudnn9`, `cudnn`) that the nearest listed
+        release of the same cuDNN major uses: NVIDIA renamed the marker between releases, so
+        it is read from the tag lists, never written by hand.
+        """
+        if self.tag_known_absent(cuda, os, f"cudnn-{flavor}" if cudnn else flavor):
+            return None
+        if cudnn is None:
+            return f"nvidia/cuda:{cuda}-{flavor}-{os}"
+        wanted = parse_version(cuda)
+        if flavor == "base" or wanted is None:
+            return None
+        near = [
+            (_release_distance(wanted, parse_version(release)), marker)
+            for releases in self.snapshot.images.values()
+            for release, suffixes in releases.items()
+            for marker, _, rest in (s.partition("-") for s in suffixes)
+            if rest and self.cudnn_major(marker) == str(cudnn) and parse_version(release)
+        ]
+        return f"nvidia/cuda:{cuda}-{min(near)[1]}-{flavor}-{os}" if near else None
+
     def tag_known_absent(self, cuda: str, os: str, suffix: str) -> bool:
         """Whether an nvidia/cuda tag the snapshot lacks is known not to exist.
 
@@ -391,3 +415,9 @@ class Tables:
             if wanted is not None and row.get(project) and _public(row[project]) == wanted:
                 return row["torch"]
         return None
+
+
+def _release_distance(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """How far CUDA release `b` is from `a`: another major first, then minor, then patch."""
+    x, y = (*a, 0, 0, 0)[:3], (*b, 0, 0, 0)[:3]
+    return (int(x[0] != y[0]), *(abs(i - j) for i, j in zip(x, y, strict=True)))

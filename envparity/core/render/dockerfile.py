@@ -90,6 +90,8 @@ def choose_base(spec: Spec) -> Base:
 
         flavor = sw.cuda_flavor or "runtime"
         ref = facts.cuda_image(sw.cuda, sw.cudnn, sw.os, flavor, spec.tables)
+        # A tag the snapshot does not list but does not know to be absent: validate warned.
+        ref = ref or spec.tables.unlisted_cuda_image(sw.cuda, sw.cudnn, sw.os, flavor)
         if ref is None:
             cudnn = f" with cuDNN {sw.cudnn}" if sw.cudnn else ""
             raise RenderError(
