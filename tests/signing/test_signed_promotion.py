@@ -192,3 +192,57 @@ def test_a_tampered_image_is_refused_by_promote_rollback_and_drift(
     assert missing.returncode == 3, missing.stdout + missing.stderr
     [gap] = json.loads(missing.stdout)["results"][0]["unchecked"]
     assert "no such file" in gap["reason"] and "install cosign" in gap["hint"]
+
+    # Kubernetes: a workload running the tampered digest is drift too.
+    from kubernetes import client, config
+
+    from envparity.core.names import k8s_labels
+    from tests.drift.fake_kube import FakeKube
+
+    labels = k8s_labels(testing)
+    body = {
+        "metadata": {"name": testing.name, "labels": labels},
+        "spec": {
+            "parallelism": testing.replicas,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": testing.name, "image": f"{testing.image_ref}@{bad}"}]
+                },
+            },
+        },
+    }
+    server = FakeKube().start()
+    try:
+        kubeconfig = server.kubeconfig(p.root / "kubeconfig")
+        with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+            client.BatchV1Api(api).create_namespaced_job(testing.name, body)
+        kube = run_cli(
+            "drift", str(p.spec), "--stage", "testing", "--target", "kubernetes",
+            "--stacks", str(p.stacks), "--json", env={"KUBECONFIG": str(kubeconfig)},
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert kube.returncode == 2, kube.stdout + kube.stderr
+    findings = json.loads(kube.stdout)["results"][0]["findings"]
+    [signature] = [f for f in findings if f["field"] == "signature"]
+    assert signature["object"] == f"job {testing.name}/{testing.name}"
+    assert signature["actual"].startswith(f"{bad_ref}: no matching signatures")
+
+
+def test_cosign_that_hangs_is_stopped_at_its_timeout(signer, tmp_path):
+    """A registry that accepts connections and never answers: cosign is killed on time."""
+    import socket
+    import time
+
+    from envparity.adapters import cosign
+
+    keys(signer, tmp_path)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        image = f"127.0.0.1:{silent.getsockname()[1]}/x/y@sha256:{'ab' * 32}"
+        started = time.monotonic()
+        with pytest.raises(cosign.CosignError, match="did not answer within 2 s"):
+            cosign.verify(image, cosign.Verifier(key=str(tmp_path / "cosign.pub")), timeout=2)
+    assert time.monotonic() - started < 10
