@@ -109,21 +109,16 @@ def verify(image: str, verifier: Verifier, timeout: float = 60) -> Verified:
     registry unreachable, timed out)."""
     deadline = time.monotonic() + timeout
     common = [*verifier.args(), *_registry_args(image), image]
-    for command in ("verify", ["verify-attestation", "--type", ATTESTATION_TYPE]):
-        args = [command] if isinstance(command, str) else command
-        code, out, said = _call([*args, *common], max(1.0, deadline - time.monotonic()))
-        if code == 0:
-            continue
-        if any(marker in said for marker in REJECTED):
+    out = ""
+    for command in (["verify"], ["verify-attestation", "--type", ATTESTATION_TYPE]):
+        code, out, said = _call([*command, *common], max(1.0, deadline - time.monotonic()))
+        if code and any(marker in said for marker in REJECTED):
             return Verified(rejected=said)
-        raise CosignError(f"cosign {args[0]} {image}: {said}", CHECK_HINT)
-    return Verified(
-        tuple(
-            json.loads(b64decode(json.loads(line)["payload"]))
-            for line in out.splitlines()
-            if line.strip()
-        )
-    )
+        if code:
+            raise CosignError(f"cosign {command[0]} {image}: {said}", CHECK_HINT)
+    # verify-attestation prints one DSSE envelope per line; its payload is the statement.
+    envelopes = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return Verified(tuple(json.loads(b64decode(e["payload"])) for e in envelopes))
 
 
 def copy_signatures(image: str, target: str, timeout: float = 120) -> None:

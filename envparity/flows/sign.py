@@ -71,21 +71,19 @@ def problem(
 
 
 def require_trusted(
-    image: str, env: ResolvedStage, policy: TrustPolicy, stacks_dir: Path, sign_hint: str
+    image: str, env: ResolvedStage, policy: TrustPolicy, stacks_dir: Path, hint: str
 ) -> None:
     """UntrustedImage unless `policy` accepts `image` (nothing to check when it is off)."""
     if not policy.required:
         return
     why = problem(image, env, policy, stacks_dir)
     if why is not None:
-        raise UntrustedImage(
-            f"{image} is not trusted by {policy}: {why}", f"sign it: {sign_hint} ({DOCS})"
-        )
+        raise UntrustedImage(f"{image} is not trusted by {policy}: {why}", f"{hint} ({DOCS})")
 
 
 def sign_hint(spec: str, stage: str) -> str:
-    """The command that signs stage `stage`'s recorded image (`spec` as the shell needs it)."""
-    return f"envparity sign {spec} --stage {stage} --key cosign.key"
+    """How to sign stage `stage`'s recorded image (`spec` as the shell needs it)."""
+    return f"sign it: envparity sign {spec} --stage {stage} --key cosign.key"
 
 
 def copy_signatures(image: str, target: str, *policies: TrustPolicy) -> None:
@@ -114,7 +112,8 @@ def sign_spec(
     cosign.sign(image, _signing_key(key, policy), record["predicate"])
     if not policy.required:
         return Signed(image, None)
-    require_trusted(image, env, policy, stacks_dir, "use the private key of the policy's key")
+    who = f"the private key of {policy.key}" if policy.key else f"the identity {policy.identity}"
+    require_trusted(image, env, policy, stacks_dir, f"sign with {who}")
     return Signed(image, policy)
 
 
