@@ -93,6 +93,7 @@ COMMANDS = [
     ("build", "build:build"),
     ("run", "run:run"),
     ("provenance", "provenance:provenance"),
+    ("sign", "sign:sign"),
     ("promote", "promote:promote"),
     ("rollback", "promote:rollback"),
     ("history", "promote:history"),

@@ -33,6 +33,11 @@ SUBNET_IDS = f"{PROJECT}:subnetIds"
 KUBE_CONTEXT = f"{PROJECT}:kubeContext"
 DRIFT_SCHEDULE = f"{PROJECT}:driftSchedule"
 DRIFT_IMAGE = f"{PROJECT}:driftImage"
+# The stage's trust policy (docs/promotion.md, "Signing and verification").
+REQUIRE_SIGNED = f"{PROJECT}:requireSigned"
+COSIGN_KEY = f"{PROJECT}:cosignKey"
+COSIGN_IDENTITY = f"{PROJECT}:cosignIdentity"
+COSIGN_ISSUER = f"{PROJECT}:cosignIssuer"
 ARRAYS = (SPECS, IMAGES, HISTORY, SUBNET_IDS)  # Pulumi config arrays; every other key is a string
 CLUSTER_MODES = ("create", "existing")
 DEFAULT_SCHEDULE = "0 * * * *"  # hourly
@@ -114,3 +119,46 @@ def settings(stage: str, get: Callable[[str], Any]) -> StackSettings:
         drift_schedule=str(value(DRIFT_SCHEDULE) or ""),
         drift_image=str(value(DRIFT_IMAGE) or ""),
     )
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """Which images a stage accepts: with `required`, only those whose digest carries a
+    cosign signature and provenance attestation that `key` (a public key file relative to
+    the project root, or a KMS URI) or the keyless `identity` from `issuer` verifies."""
+
+    stage: str
+    required: bool = False
+    key: str = ""
+    identity: str = ""
+    issuer: str = ""
+
+    def __str__(self) -> str:
+        who = f"key {self.key}" if self.key else f"identity {self.identity} from {self.issuer}"
+        return f"stage {self.stage}'s trust policy ({REQUIRE_SIGNED}, {who})"
+
+
+def trust_policy(stage: str, get: Callable[[str], Any]) -> TrustPolicy:
+    """The checked trust policy from a config reader `get(key) -> value or None`."""
+    required = str(get(REQUIRE_SIGNED) or "false").lower()
+    if required not in ("true", "false"):
+        raise StackConfigError(
+            f"{REQUIRE_SIGNED} of stage {stage} is {required!r}; expected true or false",
+            f"pulumi config set --stack {stage} {REQUIRE_SIGNED} true",
+        )
+    key, identity, issuer = (
+        str(get(k) or "") for k in (COSIGN_KEY, COSIGN_IDENTITY, COSIGN_ISSUER)
+    )
+    policy = TrustPolicy(stage, required == "true", key, identity, issuer)
+    if key and (identity or issuer):
+        raise StackConfigError(
+            f"stage {stage} sets both {COSIGN_KEY} and a keyless {COSIGN_IDENTITY}/{COSIGN_ISSUER}",
+            f"keep one: pulumi config rm --stack {stage} {COSIGN_IDENTITY}",
+        )
+    if policy.required and not key and not (identity and issuer):
+        raise StackConfigError(
+            f"stage {stage} requires signed images but names no key or identity to verify with",
+            f"pulumi config set --stack {stage} {COSIGN_KEY} cosign.pub (or set "
+            f"{COSIGN_IDENTITY} and {COSIGN_ISSUER} for keyless signing)",
+        )
+    return policy

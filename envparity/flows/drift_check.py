@@ -44,7 +44,74 @@ def check(spec: Spec, env: ResolvedStage, name: str, options: Options = Options(
     derived = {field: EXPECTED[field](spec, env, options) for field in found.expects}
     expectations = Expectations(spec=spec.source, **derived)
     observation = COLLECTORS[name](spec, env, expectations, options)
+    if found.signed and observation.facts is not None:
+        observation = _signatures(name, env, observation, options)
     return engine.compare(name, env, observation, expectations)
+
+
+def _signatures(
+    name: str, env: ResolvedStage, observation: Observation, options: Options
+) -> Observation:
+    """With the stage's trust policy on, the signature verdict of each digest that runs, in
+    another --timeout of its own (cosign verifies one image in about a second)."""
+    from envparity.flows import sign
+
+    policy = sign.policy_of(options.stacks_dir, env.stage)
+    if not policy.required:
+        return observation
+    images = RUNNING[name](env, observation.facts)
+    return sign.observe(name, env, images, policy, options.stacks_dir, observation, options.timeout)
+
+
+def _running_in_kubernetes(env: ResolvedStage, facts) -> list[tuple[str, str | None]]:
+    """(workload, repository@digest) of the container the kubernetes rules compare."""
+    found = []
+    for dep in facts.deployments or ():
+        container = next(
+            (c for c in dep.containers if c.name == env.name),
+            dep.containers[0] if dep.containers else None,
+        )
+        if container is not None:
+            found.append(
+                (f"{dep.kind.lower()} {dep.namespace}/{dep.name}", _by_digest(container.image))
+            )
+    return found
+
+
+def _running_in_docker(env: ResolvedStage, facts) -> list[tuple[str, str | None]]:
+    """(image, repository@digest) of the image the docker rules compare: the newest of the
+    spec's software, pushed to the stage's repository if it was pushed there."""
+    from envparity.adapters.docker_build import connect
+    from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL
+
+    images = [i for i in facts.images if i.labels.get(NAME_LABEL) == env.name]
+    pool = [i for i in images if i.labels.get(FINGERPRINT_LABEL) == env.fingerprint] or images
+    if not pool:
+        return []
+    current = max(pool, key=lambda i: i.created)
+    client = connect()
+    try:
+        pushed = client.images.get(current.id).attrs.get("RepoDigests") or []
+    finally:
+        client.close()
+    ours = [d for d in pushed if d.partition("@")[0] == env.image_repository] or pushed
+    return [
+        (f"image {current.tags[0] if current.tags else current.id[:19]}", next(iter(ours), None))
+    ]
+
+
+def _by_digest(image: str) -> str | None:
+    """`repository@sha256:...` of a reference pinned by digest (its tag dropped), else None."""
+    name, _, digest = image.partition("@")
+    if not digest:
+        return None
+    if ":" in name.rpartition("/")[2]:
+        name = name.rpartition(":")[0]
+    return f"{name}@{digest}"
+
+
+# Where each target with `signed` sees the digests that run.
+RUNNING = {"docker": _running_in_docker, "kubernetes": _running_in_kubernetes}
 
 
 def _host(spec: Spec, env: ResolvedStage, exp: Expectations, options: Options) -> Observation:

@@ -23,6 +23,7 @@ from envparity.core.drift.findings import Result, exit_code
 from envparity.core.model import ResolvedStage, Spec
 from envparity.core.names import FINGERPRINT_LABEL
 from envparity.core.resolve import require_stage, resolve
+from envparity.flows import sign
 
 
 class PromotionError(UserError):
@@ -126,6 +127,13 @@ def promote(
             f"rebuild and push it: {spec_hint}",
         )
     _check_fingerprint(source_repo, manifest, source)
+    # The stage the image enters decides; the source stage signs it (signatures travel along).
+    trust, source_trust = (
+        sign.policy_of(stacks_dir, target.stage),
+        sign.policy_of(stacks_dir, source.stage),
+    )
+    signed = f"{found.repository}@{found.digest}"
+    sign.require_trusted(signed, target, trust, stacks_dir, sign.sign_hint(spec, source.stage))
     copied = registry.copy(source_repo, found.digest, target_repo, target.image_tag)
     again = registry.get_manifest(target_repo, target.image_tag)
     if again is None or again.digest != found.digest or copied.digest != found.digest:
@@ -135,6 +143,9 @@ def promote(
             "check the target registry (it must store manifests unchanged)",
         )
     _check_fingerprint(target_repo, again, target)
+    sign.copy_signatures(signed, f"{target.image_ref}", trust, source_trust)
+    copy = f"{target.image_repository}@{found.digest}"
+    sign.require_trusted(copy, target, trust, stacks_dir, sign.sign_hint(spec, target.stage))
     before = ledger.recorded(stacks_dir, target)
     path = ledger.record_image(
         stacks_dir,
@@ -222,6 +233,13 @@ def rollback(
             f"{chosen.image} no longer exists in {repo}",
             "pick another one from `envparity history`, or rebuild and push",
         )
+    sign.require_trusted(
+        f"{chosen.image.repository}@{chosen.image.digest}",
+        env,
+        sign.policy_of(stacks_dir, env.stage),
+        stacks_dir,
+        sign.sign_hint(spec, env.stage) + f" --digest {chosen.image.digest}",
+    )
     path = ledger.record_image(
         stacks_dir,
         env.stage,

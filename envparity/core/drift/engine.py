@@ -15,6 +15,7 @@ from envparity.core.drift.outcome import Outcome
 from envparity.core.drift.rules.gpu import driver_floor
 from envparity.core.drift.rules.kubernetes import GFD_PRODUCT, node_driver
 from envparity.core.drift.rules.pulumi import KEY_INPUTS
+from envparity.core.drift.rules.signature import compare_signatures
 from envparity.core.drift.targets import BY_NAME
 from envparity.core.model import ResolvedStage
 
@@ -39,5 +40,8 @@ def compare(
     """Compare what a collector observed with the stage; facts None means nothing was seen."""
     out = Outcome(target)
     if observation.facts is not None:
-        BY_NAME[target].comparer()(out, env, observation.facts, expectations or Expectations())
+        exp = expectations or Expectations()
+        BY_NAME[target].comparer()(out, env, observation.facts, exp)
+        if observation.signatures is not None:
+            compare_signatures(out, env, observation.signatures, exp)
     return out.result(env, observation)

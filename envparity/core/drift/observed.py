@@ -128,8 +128,20 @@ class PulumiFacts:
 
 
 @dataclass(frozen=True)
+class SignatureFacts:
+    """Whether the image one object runs carries a signature the stage's trust policy accepts."""
+
+    object: str  # what runs it, e.g. "deployment default/train" or "image REPO:TAG"
+    image: str  # repository@sha256:... as verified
+    policy: str  # the trust policy, in words
+    problem: str | None  # None: signed and attested for this digest and the spec's software
+
+
+@dataclass(frozen=True)
 class Observation:
     """A collector's answer: its facts (None when nothing could be seen) and its gaps."""
 
     facts: object | None
     unchecked: tuple[Unchecked, ...] = ()
+    # Checked only for a stage whose trust policy requires signed images (targets with `signed`).
+    signatures: tuple[SignatureFacts, ...] | None = None

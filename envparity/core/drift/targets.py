@@ -38,6 +38,8 @@ class Target:
     expects: tuple[str, ...] = ()
     scheduled: bool = False  # the generated CI workflow checks it (a pip extra of its name)
     gates_promotion: bool = True  # `promote --require-clean-drift` may check it (no --state)
+    # It sees the digests that run, which a stage's trust policy wants signed (rules/signature).
+    signed: bool = False
 
     def comparer(self) -> Comparer:
         module, _, function = self.rules.partition(":")
@@ -47,12 +49,13 @@ class Target:
 RULES = "envparity.core.drift.rules"
 TARGETS = (
     Target("host", f"{RULES}.host:compare_host", expects=("lock",)),
-    Target("docker", f"{RULES}.docker:compare_docker"),
+    Target("docker", f"{RULES}.docker:compare_docker", signed=True),
     Target(
         "kubernetes",
         f"{RULES}.kubernetes:compare_kubernetes",
         expects=("promoted_digest", "node_pool"),
         scheduled=True,
+        signed=True,
     ),
     Target(
         "aws",
