@@ -6,12 +6,14 @@ engine, an image layer's tar), kept out of the core (docs/architecture.md).
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from envparity.adapters.docker_build import base_ref, split_tag
 from envparity.adapters.git import git_state
@@ -26,6 +28,9 @@ from envparity.core.provenance import (
     locked_packages,
     statement,
 )
+
+LAYER_CAP = 64 << 20
+RECORD_CAP = 8 << 20
 
 
 def stamp(
@@ -110,7 +115,7 @@ def read_from_image(client, image: str) -> dict[str, Any]:
     container = client.containers.create(image, command=["true"], network_mode="none")
     try:
         stream, _ = container.get_archive(labels[LABEL])
-        data = b"".join(stream)
+        data = _joined(stream, RECORD_CAP + (64 << 10), image)
     except (APIError, NotFound) as exc:
         raise ProvenanceError(
             f"image {image}: cannot read {labels[LABEL]}: {exc.explanation or exc}",
@@ -121,16 +126,63 @@ def read_from_image(client, image: str) -> dict[str, Any]:
     return _json_from_tar(data, image)
 
 
-def read_from_layer(layer: bytes, where: str) -> dict[str, Any] | None:
-    """The record in one image layer (a tar, gzip or not), None when the layer has none."""
+def read_from_layer(layer: bytes | IO[bytes], where: str) -> dict[str, Any] | None:
+    """The record in one image layer (a tar, gzip or not), None when the layer has none.
+
+    Read as a stream with caps: at most LAYER_CAP bytes once decompressed, the record at most
+    RECORD_CAP, so a small hostile layer cannot expand into memory."""
+    raw = io.BytesIO(layer) if isinstance(layer, bytes) else layer
+    gzipped = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    stream = _Capped(gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw, LAYER_CAP, where)
+    wanted = PATH.lstrip("/")
     try:
-        with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as tar:
-            member = tar.extractfile(PATH.lstrip("/"))
-            return loads(member.read(), where) if member else None
-    except KeyError:
-        return None
-    except tarfile.TarError as exc:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                if member.name.removeprefix("./") != wanted or not member.isfile():
+                    continue
+                if member.size > RECORD_CAP:
+                    raise ProvenanceError(
+                        f"{where}: {PATH} is {member.size} bytes (at most {RECORD_CAP})",
+                        "rebuild it with `envparity build`",
+                    )
+                return loads(tar.extractfile(member).read(), where)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise ProvenanceError(f"{where}: unreadable layer ({exc})", "check the registry") from None
+    return None
+
+
+class _Capped(io.RawIOBase):
+    """A reader that fails (ProvenanceError) once more than `cap` bytes were read through it."""
+
+    def __init__(self, inner: IO[bytes], cap: int, where: str) -> None:
+        self.inner, self.left, self.where, self.cap = inner, cap, where, cap
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.inner.read(min(len(buffer), self.left + 1))
+        if len(data) > self.left:
+            raise ProvenanceError(
+                f"{self.where}: the provenance layer expands past {self.cap} bytes",
+                "a provenance layer holds one small file: check the image",
+            )
+        self.left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _joined(chunks: Iterable[bytes], cap: int, where: str) -> bytes:
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) > cap:
+            raise ProvenanceError(
+                f"image {where}: {PATH} is larger than {RECORD_CAP} bytes",
+                "rebuild it with `envparity build`",
+            )
+    return bytes(data)
 
 
 def _json_from_tar(data: bytes, where: str) -> dict[str, Any]:

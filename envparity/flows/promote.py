@@ -164,16 +164,21 @@ def promote(
 def _check_fingerprint(
     repo: registry.Repository, manifest: registry.Manifest, env: ResolvedStage
 ) -> None:
-    if manifest.media_type in registry.INDEXES:
-        return  # an index has no config; its children were built by envparity with the label
-    labels = (registry.image_config(repo, manifest).get("config") or {}).get("Labels") or {}
-    found = labels.get(FINGERPRINT_LABEL)
-    if found != env.fingerprint:
+    """The image's fingerprint label must be the spec's; for an index, every child's."""
+    images = registry.children(repo, manifest) if manifest.is_index else [manifest]
+    if not images:
         raise PromotionError(
-            f"{repo}@{manifest.digest} carries fingerprint {found or '(none)'}, but the spec's "
-            f"software is {env.fingerprint[:12]}",
-            "the spec changed since the image was built: build and test it again, then promote",
+            f"{repo}@{manifest.digest} is an index that lists no image",
+            "push the image again",
         )
+    for image in images:
+        found = registry.labels(repo, image).get(FINGERPRINT_LABEL)
+        if found != env.fingerprint:
+            raise PromotionError(
+                f"{repo}@{image.digest} carries fingerprint {found or '(none)'}, but the "
+                f"spec's software is {env.fingerprint[:12]}",
+                "the spec changed since the image was built: build and test it again, then promote",
+            )
 
 
 def history(spec: Spec, stage: str, stacks_dir: Path) -> list[ledger.HistoryEntry]:

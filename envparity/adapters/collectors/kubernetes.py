@@ -106,26 +106,32 @@ def collect(
     )
     kind = WORKLOAD_LISTS[env.kind][0]
     deployments = None if dep_gap else tuple(_deployment(d, kind) for d in dep_items)
+    provenance_gaps: tuple[Unchecked, ...] = ()
+    if deployments:
+        deployments, provenance_gaps = _with_provenance(deployments, deadline)
     facts = KubernetesFacts(
-        deployments=_with_provenance(deployments, deadline) if deployments else deployments,
+        deployments=deployments,
         nodes=None if node_gap else tuple(_node(n) for n in node_items),
     )
-    return Observation(facts, gaps)
+    return Observation(facts, gaps + provenance_gaps)
 
 
 def _with_provenance(
     deployments: tuple[DeploymentFacts, ...], deadline: float
-) -> tuple[DeploymentFacts, ...]:
-    """Each container with the provenance record of its image, where the registry serves it
-    anonymously before the deadline; otherwise the fingerprint annotation stands alone."""
+) -> tuple[tuple[DeploymentFacts, ...], tuple[Unchecked, ...]]:
+    """Each container with the provenance record of its image read from its registry before
+    the deadline, and a gap ("could not check") for each image whose registry answered too
+    slowly, too much, garbage, or refused the login it has. An unreachable registry, or one
+    that wants a login nobody configured, leaves the fingerprint annotation to stand alone."""
     images = sorted({c.image for d in deployments for c in d.containers if "/" in c.image})
     if not images:
-        return deployments
+        return deployments, ()
     with ThreadPoolExecutor(max_workers=min(8, len(images))) as workers:
-        records = workers.map(lambda i: _provenance(i, deadline), images)
-        found = {i: r for i, r in zip(images, records, strict=True) if r is not None}
+        results = list(workers.map(lambda i: _provenance(i, deadline), images))
+    found = {i: r for i, r in zip(images, results, strict=True) if isinstance(r, Provenance)}
+    gaps = tuple(r for r in results if isinstance(r, Unchecked))
     if not found:  # nothing to add: no copy of thousands of objects
-        return deployments
+        return deployments, gaps
     return tuple(
         replace(
             d,
@@ -137,20 +143,25 @@ def _with_provenance(
         if any(c.image in found for c in d.containers)
         else d
         for d in deployments
-    )
+    ), gaps
 
 
-def _provenance(image: str, deadline: float) -> Provenance | None:
+def _provenance(image: str, deadline: float) -> Provenance | Unchecked | None:
     from envparity.adapters import registry
+
+    def gap(why: str, hint: str) -> Unchecked:
+        return Unchecked(TARGET, f"image {image}", f"could not read its provenance: {why}", hint)
 
     left = deadline - time.monotonic()
     if left <= 0:
-        return None
+        return None  # the lists took the time: the registry was never asked, as before
     try:
         record = registry.read_provenance(image, timeout=left)
         return parse(record, image) if record is not None else None
-    except (registry.RegistryError, ProvenanceError, OSError, ValueError, KeyError, TypeError):
-        return None  # not readable from here (private registry, no record): not a finding
+    except (registry.Unreachable, registry.LoginMissing):
+        return None  # not readable from here: the fingerprint finding stands alone
+    except (registry.RegistryError, ProvenanceError) as exc:
+        return gap(exc.message, exc.hint)
 
 
 def _load_config(config, configuration, kubeconfig: str | None, context: str | None) -> None:
