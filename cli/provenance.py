@@ -21,7 +21,7 @@ def provenance(
 ) -> None:
     """Print the provenance record of IMAGE (/etc/envparity/provenance.json, written by `envparity build`).
 
-    IMAGE is read from the local engine, else from its registry (last layer only, anonymously). Exit 0 when printed, 1 when the image is missing or has no record.
+    IMAGE is read from the local engine, else from its registry (last layer only, with the Docker config's credentials). Exit 0 when printed, 1 when the image is missing or has no record.
     """  # noqa: E501 -- typer keeps a docstring's line breaks, so each paragraph is one line
     from envparity.adapters.docker_build import connect
     from envparity.adapters.provenance_image import read_from_image
