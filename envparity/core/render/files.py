@@ -48,12 +48,13 @@ def locked(path: Path, *, create: bool = False) -> Iterator[None]:
     `write_atomic` replaces the file by rename, so a writer that waited for the lock may hold
     it on a file no longer at `path`: it then locks the new one instead. Every writer thus
     holds the lock of the file at `path` while it reads and replaces it, and no lock file is
-    left beside it (the folder is committed). With `create`, a missing file is made empty
-    first (mode 0644 less the umask); otherwise FileNotFoundError. Blocks until the lock is
-    free; the kernel releases it when the holder exits, even if it is killed.
+    left beside it (the folder is committed). With `create`, a missing file (and folder) is
+    made empty first (mode 0644 less the umask); otherwise FileNotFoundError. Blocks until
+    the lock is free; the kernel releases it when the holder exits, even if it is killed.
     """
     while True:
         if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         # Opened for writing: NFS emulates flock with byte-range locks, which need it.
