@@ -4,15 +4,18 @@ The ledger lives in the stage's Pulumi stack config (`stacks/Pulumi.<stage>.yaml
 `envparity:images` holds each environment's recorded push as `repository:tag@digest`
 and `envparity:imageHistory` the records before it, newest first. `envparity build --push`,
 `promote` and `rollback` write it (`record_image`); drift, plan and the stack program
-read it. This module owns those two keys and the file's format (reading, and writing it
-atomically); what else a stack config holds is rendered by `envparity.core.render.stack_config`
-and read by `envparity.core.stack_settings`.
+read it. This module owns those two keys and the file's format: reading it, and changing it
+(`update_stack_config`) under a lock, atomically, keeping the file's mode, every top-level key
+(Pulumi's `encryptionsalt`, `secretsprovider`, `encryptedkey`, `environment`) and every
+config key it was not asked to change (`secure:` values among them). What else a stack
+config holds is rendered by `envparity.core.render.stack_config` and read by
+`envparity.core.stack_settings`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +25,7 @@ import yaml
 
 from envparity.core.diagnostics import UserError
 from envparity.core.model import ResolvedStage
-from envparity.core.render.files import write_atomic
+from envparity.core.render.files import locked, write_atomic
 
 PROJECT = "envparity"  # the namespace of every key envparity keeps in a stack config
 IMAGES = f"{PROJECT}:images"
@@ -164,41 +167,97 @@ def stack_config_path(stacks_dir: Path, stage: str) -> Path:
 
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack config file ({} when the file does not exist)."""
+    return read_stack_file(path)[1]["config"]
+
+
+def read_stack_file(path: Path) -> tuple[str | None, dict[str, Any]]:
+    """The text of a stack config file and its top-level keys, `config` always a mapping
+    (None and {"config": {}} when the file does not exist)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return None, {"config": {}}
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise StackConfigError(
             f"{path}: not valid YAML ({exc})".replace("\n", " "),
             "fix the file or delete it and run `envparity render`",
         ) from None
-    config = data.get("config", {}) if isinstance(data, dict) else None
+    data = {} if data is None else data
+    config = data.get("config") if isinstance(data, dict) else []
+    if config is None:  # no `config:` yet: a file `pulumi stack init` made (`encryptionsalt`)
+        config = {}
     if not isinstance(config, dict):
         raise StackConfigError(
             f"{path}: `config` must be a mapping", "delete the file and run `envparity render`"
         )
-    return config
+    return text, {**data, "config": config}
 
 
 def stage_config(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack config that must exist: the ledger records only into a
     rendered stack, where `pulumi up` will find it."""
+    _must_exist(path)
+    return read_stack_config(path)
+
+
+def _must_exist(path: Path) -> None:
     if not path.exists():
         raise StackConfigError(
             f"{path} does not exist", "run `envparity render SPEC` from the project root first"
         )
-    return read_stack_config(path)
 
 
-def dump(stage: str, config: Mapping[str, Any]) -> str:
-    """Deterministic text: sorted keys, a header saying who writes what."""
+def dump(stage: str, config: Mapping[str, Any], others: Mapping[str, Any] | None = None) -> str:
+    """Deterministic text: a header saying who writes what, `config:` with sorted keys, then
+    the file's other top-level keys (Pulumi's secrets set-up) as they were, in their order."""
     body = yaml.safe_dump(
         {"config": dict(config)}, sort_keys=True, default_flow_style=False, width=200
     )
+    rest = {key: value for key, value in (others or {}).items() if key != "config"}
+    if rest:
+        body += yaml.safe_dump(rest, sort_keys=False, default_flow_style=False, width=200)
     return HEADER.format(stage=stage) + body
+
+
+def update_stack_config(
+    path: Path,
+    stage: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    create: bool = False,
+) -> bool:
+    """Replace the config map of `path` by `change(config)`; True when the file changed.
+
+    Every other top-level key, and the mode, are kept. Writers hold `locked(path)` (a flock
+    on the file itself) and read the file again under it, so concurrent builds, promotions,
+    rollbacks and renders each add their change to the others' instead of overwriting them.
+    Without `create`, the file must exist (StackConfigError). A change that leaves the text
+    as it is writes nothing, and takes no lock.
+    """
+
+    def changed() -> tuple[str | None, str]:
+        if not create:
+            _must_exist(path)
+        current, document = read_stack_file(path)
+        return current, dump(stage, change(dict(document["config"])), document)
+
+    current, text = changed()
+    if text == current:
+        return False
+    try:
+        with locked(path, create=create):
+            current, text = changed()
+            if text == current:
+                return False
+            write_atomic(path, text.encode("utf-8"))
+    except PermissionError as exc:
+        raise StackConfigError(
+            f"{path}: cannot change it ({exc.strerror})",
+            f"make it and its folder writable for you: chmod u+w {path} {path.parent}",
+        ) from None
+    return True
 
 
 def record_image(
@@ -233,13 +292,18 @@ def record_image(
             f"image {image!r} is not tagged for {name} with fingerprint {fingerprint[:12]}",
             "pass ResolvedStage.image_ref (`<registry>/<name>:<version>-<fingerprint[:12]>`)",
         )
-    path = stack_config_path(stacks_dir, stage)
-    config = stage_config(path)
-    kept = [text for text in strings(config.get(IMAGES)) if _repository_of(text) != ref.repository]
-    config[IMAGES] = sorted({*kept, str(ref)})
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    remember(config, HistoryEntry(ref, when, commit or "-", how))
-    write_atomic(path, dump(stage, config).encode("utf-8"))
+    entry = HistoryEntry(ref, when, commit or "-", how)
+
+    def record(config: dict[str, Any]) -> dict[str, Any]:
+        images = strings(config.get(IMAGES))
+        kept = [text for text in images if _repository_of(text) != ref.repository]
+        config[IMAGES] = sorted({*kept, str(ref)})
+        remember(config, entry)
+        return config
+
+    path = stack_config_path(stacks_dir, stage)
+    update_stack_config(path, stage, record)
     return path
 
 

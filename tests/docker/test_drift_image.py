@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from envparity import __version__
 from envparity.adapters.pulumi_plan import plan
 from envparity.adapters.uv import compile_locks
+from envparity.core.ledger import read_stack_config
 from envparity.core.lockfile import write_locks
 from envparity.core.project import environment_set
-from envparity.core.render.stack_config import read_stack_config, render_stack_configs
+from envparity.core.render.stack_config import render_stack_configs
 from envparity.core.resolve import resolve
 from envparity.core.spec import load_spec, load_specs
 from envparity.flows.drift_check import expected_node_pool

@@ -382,3 +382,96 @@ def test_copy_to_another_registry_moves_the_blobs(docker_client, second_registry
         registry.get_blob(target, blob["digest"])  # present, and matches its digest
     assert registry.manifest_exists(target, digest)
     assert not registry.manifest_exists(target, "sha256:" + "0" * 64)
+
+
+def push_labelled(docker_client, env) -> str:
+    """Push a tiny image labelled with `env`'s fingerprint as `env.image_ref`; its digest.
+    Promotion and rollback need only that label, so no Python image has to be built."""
+    import io
+    import tarfile
+
+    from envparity.core.names import FINGERPRINT_LABEL
+
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in (
+            (
+                "Dockerfile",
+                f"FROM scratch\nCOPY id /id\nLABEL {FINGERPRINT_LABEL}={env.fingerprint}\n",
+            ),
+            ("id", uuid.uuid4().hex),  # another digest each time
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    context.seek(0)
+    image, _ = docker_client.images.build(fileobj=context, custom_context=True, rm=True)
+    image.tag(env.image_repository, env.image_tag)
+    try:
+        digest = None
+        for event in docker_client.api.push(
+            env.image_repository, tag=env.image_tag, stream=True, decode=True
+        ):
+            assert "error" not in event, event
+            digest = (event.get("aux") or {}).get("Digest") or digest
+    finally:
+        docker_client.images.remove(image.id, force=True)
+    assert digest
+    return digest
+
+
+@pytest.mark.pulumi
+def test_promotion_and_rollback_keep_pulumi_secrets(project, docker_client, tmp_path):
+    """With the real Pulumi CLI: secrets set with `pulumi config set --secret` still decrypt
+    after each record, promotion and rollback, and the stack configs stay 0600."""
+    from tests.pulumi.pulumi_cli import Pulumi, pulumi_project
+
+    p = staged(project)
+    pulumi_project(p.root)
+    pulumi = Pulumi(p.root, tmp_path / "pulumi")
+    salts = {}
+    for stage in ("testing", "staging"):
+        pulumi.init(stage)
+        salts[stage] = pulumi.set_secrets(stage)
+    testing = p.resolved("testing")
+    digests = []
+    for _ in range(2):
+        digests.append(push_labelled(docker_client, testing))
+        # What `envparity build --push` records once the push is done.
+        ledger.record_image(
+            p.stacks, "testing", p.name, testing.image_ref, digests[-1], testing.fingerprint
+        )
+        pulumi.assert_intact("testing", salts["testing"])
+        done = cli(p, "promote", "--from", "testing", "--to", "staging")
+        assert done.returncode == 0, done.stderr
+        assert recorded(p, "staging").digest == digests[-1]
+        pulumi.assert_intact("staging", salts["staging"])
+    back = cli(p, "rollback", "--stage", "staging")
+    assert back.returncode == 0, back.stderr
+    assert recorded(p, "staging").digest == digests[0]
+    pulumi.assert_intact("staging", salts["staging"])
+
+
+def test_concurrent_promotions_each_record(project, docker_client):
+    """N `envparity promote` processes at once into one stack config: N history entries."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = staged(project)
+    testing = p.resolved("testing")
+    digest = push_labelled(docker_client, testing)
+    ledger.record_image(p.stacks, "testing", p.name, testing.image_ref, digest, testing.fingerprint)
+    command = [sys.executable, "-m", "envparity.cli.main", "promote", str(p.spec)]
+    command += ["--from", "testing", "--to", "staging", "--stacks", str(p.stacks)]
+    count = 6  # at most ledger.HISTORY_LIMIT
+
+    def promote(_):
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    with ThreadPoolExecutor(count) as pool:
+        runs = list(pool.map(promote, range(count)))
+    assert [r.returncode for r in runs] == [0] * count, [r.stderr for r in runs]
+    history = ledger.stage_history(p.stacks, "staging", p.name)
+    assert [(e.how, e.image.digest) for e in history] == [("promote", digest)] * count
+    assert recorded(p, "staging").digest == digest

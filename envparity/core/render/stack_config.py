@@ -3,7 +3,7 @@
 One file per stage. `envparity:specs` (which specs the stage deploys) is generated from
 the specs; the recorded images (`envparity.core.ledger`) and the stack settings a user set
 (`envparity.core.stack_settings`) are kept, and so is any other key (`aws:profile`,
-secrets).
+`secure:` values, and Pulumi's top-level `encryptionsalt`, `secretsprovider`, ...).
 """
 
 from __future__ import annotations
@@ -12,9 +12,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from envparity.core.ledger import IMAGES, dump, read_stack_config, stack_config_path, strings
+from envparity.core.ledger import (
+    IMAGES,
+    dump,
+    read_stack_file,
+    stack_config_path,
+    strings,
+    update_stack_config,
+)
 from envparity.core.model import STAGES, Spec
-from envparity.core.render.files import write_atomic
 from envparity.core.stack_settings import SPECS, default_settings
 
 
@@ -40,7 +46,8 @@ def render_stack_configs(specs: list[Spec], stacks_dir: Path, *, check: bool = F
     or stale.
 
     A stage gets a file when a spec declares it or the file exists. Returns the paths
-    written (or stale). Writes are atomic; unchanged files are not touched.
+    written (or stale). Writes go through `update_stack_config` (locked, atomic, keeping the
+    file's mode and Pulumi's keys); unchanged files are not touched.
     """
     root = stacks_dir.parent
     changed = []
@@ -48,10 +55,15 @@ def render_stack_configs(specs: list[Spec], stacks_dir: Path, *, check: bool = F
         path = stack_config_path(stacks_dir, stage)
         if not path.exists() and not any(stage in spec.stages for spec in specs):
             continue
-        text = dump(stage, stack_config(stage, specs, read_stack_config(path), root))
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if text != current:
+
+        def render(config: dict[str, Any], stage: str = stage) -> dict[str, Any]:
+            return stack_config(stage, specs, config, root)
+
+        if check:
+            current, document = read_stack_file(path)
+            stale = dump(stage, render(document["config"]), document) != current
+        else:
+            stale = update_stack_config(path, stage, render, create=True)
+        if stale:
             changed.append(path)
-            if not check:
-                write_atomic(path, text.encode("utf-8"))
     return changed
