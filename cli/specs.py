@@ -81,7 +81,9 @@ def show(
     """Print one stage of a spec as resolved: software, fingerprint, infrastructure."""
     [loaded] = load_or_exit([spec])
     resolved = resolve_or_exit(loaded, stage)
-    data = resolved.to_json()
+    from envparity.core.resolve import resolved_json
+
+    data = resolved_json(resolved)
     if json_out:
         print_json(data)
         return

@@ -199,15 +199,8 @@ class ResolvedStage:
     runtime_env: Mapping[str, str]
     secrets: tuple[str, ...]
     extra_python_packages: tuple[str, ...]
-    completed: Completed = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        # Completed from the stage's own fields, so a stage made with dataclasses.replace
-        # never carries facts of the fields it replaced.
-        from envparity.core.complete import complete
-
-        done = complete(self.software, self.tables, {self.stage: self.instance_type})
-        object.__setattr__(self, "completed", done)
+    # Filled once by resolve (complete.py); `resolve.restage` changes fields and completes again.
+    completed: Completed = field(compare=False, repr=False)
 
     @property
     def cuda_runtime(self) -> str | None:
@@ -263,44 +256,3 @@ class ResolvedStage:
     @property
     def image_ref(self) -> str:
         return f"{self.image_repository}:{self.image_tag}"
-
-    def to_json(self) -> dict:
-        """The stable JSON form printed by `envparity show --json`."""
-        from envparity.core.fingerprint import software_fields
-
-        return {
-            "name": self.name,
-            "version": self.version,
-            "stage": self.stage,
-            "fingerprint": self.fingerprint,
-            "description": self.description,
-            "image": self.image_ref,
-            "software": software_fields(self.software),
-            "cuda": {"runtime": self.cuda_runtime, "from": self.cuda_from},
-            "run": {
-                "command": list(self.command),
-                "port": self.port,
-                "replicas": self.replicas,
-                "gpus": self.gpus_per_replica,
-                "cpu": self.cpu,
-                "memory": self.memory,
-                "kind": self.kind,
-                "health_path": self.health_path,
-                "backoff_limit": self.backoff_limit,
-                "schedule": self.schedule,
-            },
-            "infrastructure": {
-                "instance_type": self.instance_type,
-                "instance_gpu": self.instance_gpu,
-                "instance_gpu_count": self.instance_gpu_count,
-                "nodes": {"min": self.nodes.min, "max": self.nodes.max} if self.nodes else None,
-                "region": self.region,
-                "cluster": self.cluster,
-                "registry": self.registry,
-            },
-            "config": {
-                "env": dict(self.runtime_env),
-                "secrets": list(self.secrets),
-                "extra_python_packages": list(self.extra_python_packages),
-            },
-        }

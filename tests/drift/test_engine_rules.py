@@ -30,6 +30,7 @@ from envparity.core.drift.observed import (
     WorkloadContainer,
 )
 from envparity.core.names import FINGERPRINT_LABEL, NAME_LABEL, VERSION_LABEL
+from envparity.core.resolve import restage
 from envparity.flows import drift_check
 from envparity.flows.drift_check import expected_node_pool
 
@@ -184,7 +185,7 @@ def test_host_drift_in_every_field(env):
 
 
 def test_an_unknown_gpu_is_a_warning_when_the_spec_lists_none(env):
-    any_gpu = dataclasses.replace(env, software=dataclasses.replace(env.software, gpus=()))
+    any_gpu = restage(env, software=dataclasses.replace(env.software, gpus=()))
     facts = HostFacts(
         "3.11.9",
         {"numpy": "1.26.4", "pyyaml": "6.0.1"},
@@ -202,7 +203,7 @@ def test_an_unknown_gpu_is_a_warning_when_the_spec_lists_none(env):
 
 
 def test_a_gpu_cuda_does_not_target_is_drift(env):
-    old_cuda = dataclasses.replace(env, software=dataclasses.replace(env.software, cuda="11.8.0"))
+    old_cuda = restage(env, software=dataclasses.replace(env.software, cuda="11.8.0"))
     facts = HostFacts("3.11.9", {}, {}, "550.54.15", (GpuDevice("NVIDIA H100 80GB HBM3", (12, 0)),))
     result = engine.compare("host", old_cuda, Observation(facts))
     [capability] = [r for r in rows(result) if r[1] == "compute capability"]
@@ -236,7 +237,7 @@ def test_a_gpu_stage_on_a_host_without_a_driver(env):
 
 
 def test_without_cuda_no_compute_capability_is_judged(env):
-    no_cuda = dataclasses.replace(env, software=dataclasses.replace(env.software, cuda=None))
+    no_cuda = restage(env, software=dataclasses.replace(env.software, cuda=None))
     facts = HostFacts("3.11.9", {}, {}, "550.54.15", (GpuDevice("NVIDIA H100 80GB HBM3", (9, 0)),))
     result = engine.compare("host", no_cuda, Observation(facts))
     assert [c for c in checks(result) if c[0] == "gpu 0"] == [("gpu 0", "gpu")]

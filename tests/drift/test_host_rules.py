@@ -6,6 +6,7 @@ import dataclasses
 
 from envparity.adapters.collectors import host
 from envparity.core.drift import engine
+from envparity.core.resolve import restage
 from tests.drift.conftest import fake_nvml, gpu_spec
 
 
@@ -47,7 +48,7 @@ def test_a_cuda_release_without_a_known_driver_floor_is_unchecked(resolved):
     """Without `driver:` the floor comes from the CUDA table; a release it lacks is a gap."""
     _, env = resolved(gpu_spec(), "production")
     software = dataclasses.replace(env.software, driver=None, cuda="12.99.0")
-    env = dataclasses.replace(env, software=software)
+    env = restage(env, software=software)
     assert engine.driver_floor(env) is None
     result = engine.compare("host", env, host.collect({"DEMO_MODE": "strict"}, nvml=fake_nvml()))
     assert [(u.object, u.reason, u.hint) for u in result.unchecked] == [

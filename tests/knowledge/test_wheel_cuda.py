@@ -9,7 +9,7 @@ import pytest
 from envparity.core.diagnostics import SpecError
 from envparity.core.drift.engine import driver_floor
 from envparity.core.render.dockerfile import choose_base
-from envparity.core.resolve import resolve
+from envparity.core.resolve import resolve, resolved_json
 from envparity.core.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def test_the_bundled_example_validates_on_a_slim_python_base():
         "12.6",
         "torch 2.7.1 (PyPI default build cu126)",
     )
-    assert production.to_json()["cuda"] == {"runtime": "12.6", "from": production.cuda_from}
+    assert resolved_json(production)["cuda"] == {"runtime": "12.6", "from": production.cuda_from}
     # the wheel's CUDA 12.6 runtime runs under minor version compatibility: CUDA 12.x's floor
     assert driver_floor(production) == "525.60.13"
 

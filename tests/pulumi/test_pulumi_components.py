@@ -12,7 +12,7 @@ from pulumi.runtime import settings
 
 from envparity.core.model import NodeRange
 from envparity.core.placement import PlacementError, node_pool_plan
-from envparity.core.resolve import resolve
+from envparity.core.resolve import resolve, restage
 from envparity.core.spec import load_spec
 from tests.pulumi.plan_helpers import ROOT
 
@@ -87,7 +87,7 @@ def test_too_many_gpus_per_replica_is_a_placement_error():
 
 
 def test_unknown_instance_type_is_not_guessed():
-    resolved = dataclasses.replace(env("serve", "staging"), instance_type="x9.huge")
+    resolved = restage(env("serve", "staging"), instance_type="x9.huge")
     with pytest.raises(PlacementError, match="not known to envparity") as info:
         node_pool_plan(resolved)
     assert info.value.hint
