@@ -58,6 +58,22 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> s
     )
 
 
+def default_subnet_ids(opts: pulumi.InvokeOptions) -> pulumi.Output[list]:
+    """The subnets of the region's default VPC: `aws.ec2.get_vpc_output(default=True)` and
+    `aws.ec2.get_subnets_output` called by their tokens, with the arguments and package
+    version those functions send. Importing `pulumi_aws.ec2` for them would cost about a
+    second of CPU, more than the rest of `envparity plan`."""
+    from pulumi_aws import _utilities
+
+    opts = pulumi.InvokeOutputOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
+    vpc = pulumi.runtime.invoke_output("aws:ec2/getVpc:getVpc", {"default": True}, opts)
+    filters = [{"name": "vpc-id", "values": [vpc.apply(lambda found: found["id"])]}]
+    subnets = pulumi.runtime.invoke_output(
+        "aws:ec2/getSubnets:getSubnets", {"filters": filters}, opts
+    )
+    return subnets.apply(lambda found: found["ids"])
+
+
 def _ca_data(authority) -> str:
     """The CA bundle of a created cluster (a dict under mocks, an output object otherwise)."""
     if authority is None:
@@ -101,10 +117,7 @@ class EksCluster(pulumi.ComponentResource):
             if args.subnet_ids:
                 subnet_ids = pulumi.Output.from_input(list(args.subnet_ids))
             else:
-                vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
-                subnet_ids = aws.ec2.get_subnets_output(
-                    filters=[{"name": "vpc-id", "values": [vpc.id]}], opts=invoke
-                ).ids
+                subnet_ids = default_subnet_ids(invoke)
             role = aws.iam.Role(
                 f"{name}-cluster-role",
                 assume_role_policy=assume_role_policy(

@@ -3,7 +3,7 @@
 Without it no node advertises `nvidia.com/gpu` and GPU pods stay Pending; GPU Feature
 Discovery labels nodes with the GPU product and driver version, which `envparity drift
 --target kubernetes` reads. Deployed as NVIDIA's Helm chart at a pinned version through
-the Kubernetes provider (`helm.v3.Release`): the chart is NVIDIA's supported install,
+the Kubernetes provider (its `helm.sh/v3` Release): the chart is NVIDIA's supported install,
 carries the RBAC and the Node Feature Discovery it needs, and upgrades with one version
 bump, where copied manifests would drift from upstream. Its pods need hostPath mounts of
 the kubelet's device-plugin socket, so they run in a namespace of their own that allows
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+from envparity.components.kube_objects import helm_release, kube_object
 
 from envparity.core.names import GPU_PRODUCT_LABEL, GPU_RESOURCE, MANAGED_BY, PART_OF
 
@@ -64,26 +65,26 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("envparity:gpu:NvidiaDevicePlugin", name, None, opts)
-        import pulumi_kubernetes as k8s
-
         child = pulumi.ResourceOptions(parent=self)
-        namespace = k8s.core.v1.Namespace(
+        namespace = kube_object(
+            "v1",
+            "Namespace",
             f"{name}-namespace",
+            child,
             metadata={
                 "name": NAMESPACE,
                 "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "privileged"},
             },
-            opts=child,
         )
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-release",
+            child,
             name=CHART,
             chart=CHART,
             version=CHART_VERSION,
-            repository_opts={"repo": CHART_REPOSITORY},
-            namespace=namespace.metadata.name,
+            repositoryOpts={"repo": CHART_REPOSITORY},
+            namespace=namespace.metadata_name,
             values=chart_values(),
-            opts=child,
         )
         self.release_name = release.name
         self.register_outputs({"release_name": self.release_name})

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 from envparity.components.cluster import assume_role_policy
+from envparity.components.kube_objects import RBAC, kube_object
 from envparity.components.pod_security import container_security_context, pod_security_context
 from envparity.components.workload import resources
 
@@ -79,8 +80,6 @@ class DriftJob(pulumi.ComponentResource):
         self, name: str, args: DriftJobArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("envparity:drift:DriftJob", name, None, opts)
-        import pulumi_kubernetes as k8s
-
         env, child = args.env, pulumi.ResourceOptions(parent=self)
         ns = pulumi.Output.from_input(args.namespace)
 
@@ -90,58 +89,71 @@ class DriftJob(pulumi.ComponentResource):
             )
 
         cluster_wide = f"envparity-drift-{env.name}"  # cluster-scoped names must not collide
-        k8s.core.v1.ConfigMap(
+        kube_object(
+            "v1",
+            "ConfigMap",
             f"{name}-spec",
+            child,
             metadata=meta("envparity-spec"),
             data={
                 f"{env.name}.yaml": args.spec_text,
                 f"Pulumi.{env.stage}.yaml": args.stack_config_text,
             },
-            opts=child,
         )
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-account", metadata=meta(SERVICE_ACCOUNT), opts=child
+        account = kube_object(
+            "v1", "ServiceAccount", f"{name}-account", child, metadata=meta(SERVICE_ACCOUNT)
         )
         subject = ns.apply(
             lambda n: [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": n}]
         )
-        role = k8s.rbac.v1.Role(
+        role = kube_object(
+            f"{RBAC}/v1",
+            "Role",
             f"{name}-role",
+            child,
             metadata=meta("envparity-drift-read"),
             rules=NAMESPACED_RULES,
-            opts=child,
         )
-        k8s.rbac.v1.RoleBinding(
+        kube_object(
+            f"{RBAC}/v1",
+            "RoleBinding",
             f"{name}-binding",
+            child,
             metadata=meta("envparity-drift-read"),
-            role_ref={
-                "apiGroup": "rbac.authorization.k8s.io",
+            roleRef={
+                "apiGroup": RBAC,
                 "kind": "Role",
-                "name": role.metadata.name,
+                "name": role.metadata_name,
             },
             subjects=subject,
-            opts=child,
         )
-        cluster_role = k8s.rbac.v1.ClusterRole(
+        cluster_role = kube_object(
+            f"{RBAC}/v1",
+            "ClusterRole",
             f"{name}-cluster-role",
+            child,
             metadata=meta(cluster_wide, False),
             rules=CLUSTER_RULES,
-            opts=child,
         )
-        k8s.rbac.v1.ClusterRoleBinding(
+        kube_object(
+            f"{RBAC}/v1",
+            "ClusterRoleBinding",
             f"{name}-cluster-binding",
+            child,
             metadata=meta(cluster_wide, False),
-            role_ref={
-                "apiGroup": "rbac.authorization.k8s.io",
+            roleRef={
+                "apiGroup": RBAC,
                 "kind": "ClusterRole",
-                "name": cluster_role.metadata.name,
+                "name": cluster_role.metadata_name,
             },
             subjects=subject,
-            opts=child,
         )
         pod_labels = k8s_labels(env, DRIFT)  # component=drift: no workload selector matches
-        k8s.batch.v1.CronJob(
+        kube_object(
+            "batch/v1",
+            "CronJob",
             f"{name}-cronjob",
+            child,
             metadata=meta("envparity-drift"),
             spec={
                 "schedule": args.schedule,
@@ -154,7 +166,7 @@ class DriftJob(pulumi.ComponentResource):
                         "template": {
                             "metadata": {"labels": pod_labels},
                             "spec": {
-                                "serviceAccountName": account.metadata.name,
+                                "serviceAccountName": account.metadata_name,
                                 "restartPolicy": "Never",
                                 "securityContext": pod_security_context(),
                                 "containers": [
@@ -181,11 +193,10 @@ class DriftJob(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=child,
         )
         if args.aws_provider is not None:
             self._aws_role(name, args)
-        self.register_outputs({"service_account": account.metadata.name})
+        self.register_outputs({"service_account": account.metadata_name})
 
     def _aws_role(self, name: str, args: DriftJobArgs) -> None:
         import pulumi_aws as aws

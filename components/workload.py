@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+from envparity.components.kube_objects import kube_object
 from envparity.components.pod_security import (
     NAMESPACE_LABELS,
     container_security_context,
@@ -128,14 +129,14 @@ class Workload(pulumi.ComponentResource):
         self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("envparity:workload:Workload", name, None, opts)
-        import pulumi_kubernetes as k8s
-
         env = args.env
         child = pulumi.ResourceOptions(parent=self)
         namespace_meta = k8s_metadata(env, env.name)
         namespace_meta["labels"] = {**namespace_meta["labels"], **NAMESPACE_LABELS}
-        namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace_meta, opts=child)
-        ns = namespace.metadata.name
+        namespace = kube_object(
+            "v1", "Namespace", f"{name}-namespace", child, metadata=namespace_meta
+        )
+        ns = namespace.metadata_name
         meta = pulumi.Output.from_input(ns).apply(lambda n: k8s_metadata(env, env.name, n))
         template = pulumi.Output.from_input(args.image).apply(
             lambda image: {
@@ -144,21 +145,26 @@ class Workload(pulumi.ComponentResource):
             }
         )
         if env.kind == "service":
-            self._service(name, env, meta, template, k8s, child)
+            self._service(name, env, meta, template, child)
         elif env.kind == "job":
-            k8s.batch.v1.Job(
+            kube_object(
+                "batch/v1",
+                "Job",
                 f"{name}-job",
+                child,
                 # `pulumi up` would otherwise wait for the run to finish (10 minutes, then fail):
                 # a training run is checked by its pods and by drift, not by the deploy.
                 metadata=meta.apply(
                     lambda m: {**m, "annotations": {**m["annotations"], SKIP_AWAIT: "true"}}
                 ),
                 spec=template.apply(lambda t: job_spec(env, t)),
-                opts=child,
             )
         else:
-            k8s.batch.v1.CronJob(
+            kube_object(
+                "batch/v1",
+                "CronJob",
                 f"{name}-cronjob",
+                child,
                 metadata=meta,
                 spec=template.apply(
                     lambda t: {
@@ -167,36 +173,41 @@ class Workload(pulumi.ComponentResource):
                         "jobTemplate": {"spec": job_spec(env, t)},
                     }
                 ),
-                opts=child,
             )
         self.namespace = ns
         self.register_outputs({"namespace": self.namespace})
 
     @staticmethod
-    def _service(name: str, env: ResolvedStage, meta, template, k8s, child) -> None:
+    def _service(name: str, env: ResolvedStage, meta, template, child) -> None:
         selector = k8s_selector(env)
-        k8s.apps.v1.Deployment(
+        kube_object(
+            "apps/v1",
+            "Deployment",
             f"{name}-deployment",
+            child,
             metadata=meta,
             spec={
                 "replicas": env.replicas,
                 "selector": {"matchLabels": selector},
                 "template": template,
             },
-            opts=child,
         )
         ports = [{"name": "http", "port": env.port, "targetPort": env.port, "protocol": "TCP"}]
-        k8s.core.v1.Service(
+        kube_object(
+            "v1",
+            "Service",
             f"{name}-service",
+            child,
             metadata=meta,
             spec={"selector": selector, "ports": ports},
-            opts=child,
         )
         if env.replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
+            kube_object(
+                "policy/v1",
+                "PodDisruptionBudget",
                 f"{name}-pdb",
+                child,
                 metadata=meta,
                 # One pod at a time may be evicted (node drains, upgrades).
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-                opts=child,
             )

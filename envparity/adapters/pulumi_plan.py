@@ -178,10 +178,17 @@ class _Recorder:
     def resources(self) -> tuple[PlannedResource, ...]:
         """Every registered resource, parents before children, siblings by name."""
 
+        by_name: dict[str, tuple[str, str]] = {}  # a parent's name -> its first registration
+        for key in self.parents:
+            by_name.setdefault(key[1], key)
+        paths: dict[tuple[str, str], tuple[str, ...]] = {}
+
         def path(key: tuple[str, str]) -> tuple[str, ...]:
-            parent = self.parents.get(key)
-            found = next((k for k in self.parents if k[1] == parent), None) if parent else None
-            return (*path(found), key[1]) if found else (key[1],)
+            if key not in paths:
+                parent = self.parents.get(key)
+                found = by_name.get(parent) if parent else None
+                paths[key] = (*path(found), key[1]) if found else (key[1],)
+            return paths[key]
 
         stack_first = lambda k: (k[0] != "pulumi:pulumi:Stack", path(k), k[0])  # noqa: E731
         keys = sorted(self.parents, key=stack_first)
