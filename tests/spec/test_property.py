@@ -93,6 +93,10 @@ JSONISH = st.recursive(
     ),
     value=JSONISH,
 )
+# seed 119: a NUL in the file name reached open() (ValueError: embedded null byte)
+@example(field="python_requirements", value="\x00")
+# seed 133: 1.0e+16 is an integer to JSON Schema, and reached compat as '1e+16'
+@example(field="run", value={"command": ["x"], "memory": 1e16, "cpu": 2.0})
 def test_any_value_in_any_field(field, value):
     data = yaml.safe_load(GPU_SPEC)
     data[field] = value
