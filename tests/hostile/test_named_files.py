@@ -133,3 +133,20 @@ def test_every_command_loading_the_set_refuses_the_hostile_spec_in_one_line(proj
     assert done.code == 1
     assert done.err.startswith(f"{spec}:5:22: error: python_requirements: ")
     assert "wJalrXUtnFEMI" not in done.out + done.err and "root:$6$" not in done.err
+
+
+def test_import_reads_no_file_a_peer_names_outside_the_project(project):
+    """A cog.yaml naming a link to /dev/zero: refused at once, not read until memory runs out."""
+    (project.root / "models").mkdir()
+    (project.root / "models" / "reqs.txt").symlink_to("/dev/zero")
+    (project.root / "models" / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\n  python_requirements: reqs.txt\n'
+        "predict: predict.py:Predictor\n"
+    )
+    done = cli("import", str(project.root / "models" / "cog.yaml"))
+    assert done.code == 0, done.err
+    assert "python_requirements" not in done.out  # the draft names no file it could not read
+    assert (
+        "#   requirements file reqs.txt is a symbolic link to a file outside the project\n"
+        in done.out
+    )

@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 
 from envparity.core.diagnostics import SpecError
 from envparity.core.spec import parse_spec
+from tests.conftest import FUZZ_SCALE
 from tests.spec.conftest import CPU_SPEC, GPU_SPEC
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=300 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def outcome(text: str) -> None:
