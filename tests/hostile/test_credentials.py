@@ -126,3 +126,19 @@ def test_the_baked_env_may_set_the_loader_path_but_not_path(project):
     assert (
         "env var PATH is reserved: the image's PATH puts its virtual environment first" in done.err
     )
+
+
+def test_lock_refuses_an_index_url_with_credentials_whatever_the_spec_said():
+    """The uv adapter writes every index URL into the lock: it checks again."""
+    from envparity.adapters import uv
+    from envparity.core.lockfile import LockError
+
+    with pytest.raises(LockError) as raised:
+        uv._checked_index(f"https://ci:{TOKEN}@pypi.corp/simple")
+    assert raised.value.message == (
+        "package_indexes: the index URL https://***@pypi.corp/simple carries a user name or "
+        "password: it would be written into the lock, the image and every record made from "
+        "the spec"
+    )
+    assert raised.value.hint == INDEX_CREDENTIALS_HINT
+    assert uv._checked_index("https://pypi.corp/simple") == "https://pypi.corp/simple"
