@@ -23,6 +23,7 @@ from envparity.core.diagnostics import Diagnostic
 # --generate-hashes): a hash of another algorithm could never match one, so it is refused.
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_LINE = 4096  # characters of a logical line: a pin with its hashes fits many times over
+MAX_PINS = 2000  # as python_packages' maxItems: each pin is parsed by several rules
 INDEX_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!%+=,-]+")
 INDEX_OPTIONS = {"-i": "index_url", "--index-url": "index_url", "--extra-index-url": "extra"}
 FIELD = ("python_requirements",)
@@ -72,7 +73,7 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
 
     inline_names = {requirements.name_of(r): i for i, r in enumerate(inline)}
     pins: dict[str, tuple[str, tuple[str, ...], _Line]] = {}
-    index_url, extra = None, []
+    index_url, extra, lines = None, [], 0
     for at in _logical_lines(text):
         if len(at.text) > MAX_LINE:
             error(
@@ -106,6 +107,14 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
                 "(a file that includes others would escape the fingerprint)",
             )
             continue
+        lines += 1
+        if lines > MAX_PINS:
+            error(
+                f"more than {MAX_PINS} requirements: this is the first beyond them",
+                at,
+                f"keep the file to at most {MAX_PINS} pins",
+            )
+            break
         requirement, hashes, bad = _split_hashes(at.text)
         if bad is not None:
             error(

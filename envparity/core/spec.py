@@ -9,6 +9,7 @@ spec carries both, so nothing later looks the snapshot up again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -120,8 +121,7 @@ def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
     ):
         return None, []  # the schema says what is wrong with it
     shown = _shown(file, relative)
-    inline = data.get("python_packages")
-    inline = [r for r in inline if isinstance(r, str)] if isinstance(inline, list) else []
+    inline = [r for r in _list(data.get("python_packages")) if isinstance(r, str)]
     text, problem = named_file.read(file, relative, requirements_file.FIELD, shown, read)
     if problem is not None:
         return None, [problem]
@@ -221,9 +221,23 @@ def parse_spec_unchecked(
 
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
-    """Positions for each problem, in the order of the file."""
-    located = [d if d.file else source.locate(d) for d in problems]
+    """Positions for each problem, in the order of the file, each in one line of text."""
+    located = [_one_line(d if d.file else source.locate(d)) for d in problems]
     return sorted(located, key=lambda d: (d.line or 0, d.column or 0))
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _one_line(d: Diagnostic) -> Diagnostic:
+    """A rule may quote a value as written ("cudnn is \\r"): its control characters escaped."""
+    if not _BREAKS.search(d.message + (d.hint or "")):
+        return d
+    return replace(d, message=_escaped(d.message), hint=d.hint and _escaped(d.hint))
+
+
+def _escaped(text: str) -> str:
+    return _BREAKS.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def _build(
@@ -313,12 +327,19 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# The rules read at most this many entries of a list or mapping: the schema's maxItems and
+# maxProperties report a longer one, and pins are parsed several times each.
+_MOST_READ = 2000
+
+
 def _list(value: Any) -> list:
-    return value if isinstance(value, list) else []
+    return value[:_MOST_READ] if isinstance(value, list) else []
 
 
 def _mapping(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return value if len(value) <= _MOST_READ else dict(list(value.items())[:_MOST_READ])
 
 
 def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> list[Diagnostic]:

@@ -66,3 +66,40 @@ def test_a_memory_quantity_yaml_reads_as_a_float_is_an_integer_not_a_crash():
         assert any("memory" in d.format() for d in exc.diagnostics)
     else:
         assert spec.run.memory == "10000000000000000"
+
+
+def test_a_list_over_its_cap_is_one_line_and_its_rules_read_no_further(project):
+    pins = "".join(f"  - p{i}>=1\n" for i in range(2001))  # each also breaks a rule
+    text = BASE.replace("python_packages: [flask==3.0.3]", "python_packages:\n" + pins.rstrip())
+    done = project.validate(text)
+    assert done.code == 1
+    lines = done.err.splitlines()
+    assert lines[0].endswith(
+        "error: python_packages: Python packages has 2001 entries, more than 2000 "
+        "(hint: keep it to at most 2000 entries)"
+    )
+    assert len(lines) == 1 + 2000  # the rule on pins read the first 2000 only
+
+
+def test_a_requirements_file_over_2000_pins_is_refused_at_the_first_beyond(project):
+    reqs = project.root / "envspecs" / "reqs.txt"
+    reqs.write_text("".join(f"p{i}==1.0\n" for i in range(2001)))
+    done = project.validate(with_field("python_requirements", "reqs.txt"))
+    assert done.code == 1
+    assert done.err == (
+        f"{reqs}:2001:1: error: python_requirements: more than 2000 requirements: this is the "
+        "first beyond them (hint: keep the file to at most 2000 pins)\n"
+    )
+
+
+def test_a_control_character_a_rule_quotes_is_escaped(project):
+    """Seed 101: the base_image rule quoted `cudnn: "\\r"` as written, breaking the line."""
+    text = BASE.replace(
+        "python_packages:",
+        'cuda: "12.4.1"\ncudnn: "\\r"\nbase_image: '
+        "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\npython_packages:",
+    )
+    done = project.validate(text)
+    assert done.code == 1
+    assert "base_image has cuDNN 9 but cudnn is \\r (hint: " in done.err
+    assert "\r" not in done.err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 from envparity.cli.main import app
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -80,6 +80,11 @@ SPECS = (
 
 @SETTINGS
 @given(content=SPECS)
+# seed 101: a rule quoted `cudnn: "\r"` raw, and the line broke in two
+@example(
+    content=b"base_image: nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04\n"
+    b'cuda: "12.4.1"\ncudnn: "\\r"\n'
+)
 def test_render_answers_any_spec(tmp_path_factory, content):
     root = project(tmp_path_factory)
     (root / "envspecs" / "fuzz.yaml").write_bytes(content)

@@ -109,6 +109,15 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
                 f"shorten it to at most {node['maxLength']} characters",
             )
         ]
+    if kind in ("maxItems", "maxProperties"):
+        most = node[kind]
+        return [
+            Diagnostic(
+                f"{title} has {len(value)} entries, more than {most}",
+                path,
+                f"keep it to at most {most} entries",
+            )
+        ]
     if kind == "pattern":
         return [Diagnostic(f"{_quoted(value)} is not a valid {title}", path, hint)]
     if kind == "propertyNames":
