@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 # Console scripts (envparity, hadolint) of the environment running the tests, wherever it is.
 SCRIPTS = Path(sysconfig.get_path("scripts"))
+# Property tests draw max_examples x this many examples: bench/fuzz.py sets it for a long run.
+FUZZ_SCALE = int(os.environ.get("ENVPARITY_FUZZ_SCALE", "1"))
 
 
 def assert_golden(path: Path, actual: str) -> None:
@@ -52,3 +54,23 @@ def moto_url():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+def _hypothesis_profiles() -> None:
+    """CI draws no random examples and keeps no database: a run there is the run here.
+
+    `ci` (loaded when CI is set): derandomize=True (the examples are a function of the test),
+    database=None (no example replayed from an earlier run). Locally hypothesis draws at
+    random and replays what once failed; HYPOTHESIS_PROFILE=ci gives CI's run, and
+    `bench/fuzz.py` a long one whose findings become @example cases.
+    """
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    settings.register_profile("fuzz", database=None, print_blob=True)  # bench/fuzz.py
+    settings.register_profile("dev")
+    default = "ci" if os.environ.get("CI") else "dev"
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
+
+
+_hypothesis_profiles()

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from packaging.requirements import InvalidRequirement
 
+from envparity.core.credentials import INDEX_CREDENTIALS_HINT, index_url_problem, redacted
 from envparity.core.lockfile import (
     BASE,
     PLATFORM,
@@ -162,9 +163,13 @@ def _checked_index(url: str) -> str:
     # A newline or space in a URL would add an option line to the requirements file.
     if not INDEX_URL.fullmatch(url):
         raise LockError(
-            f"package_indexes: {url!r} is not a plain http(s) URL",
+            f"package_indexes: {redacted(url)!r} is not a plain http(s) URL",
             "use a URL without spaces, quotes or shell characters",
         )
+    # The lock records the URL: uv finds the credentials itself (netrc, keyring, environment).
+    problem = index_url_problem(url)
+    if problem:
+        raise LockError(f"package_indexes: {problem}", INDEX_CREDENTIALS_HINT)
     return url
 
 

@@ -1,5 +1,9 @@
 """The project: its root directory and its environment set, the specs folder.
 
+The project root of a spec (or of the working folder) is the nearest folder at or above it
+holding `.git` or `pyproject.toml`; without one, the folder itself. Files a spec names stay
+inside it, and the team knowledge snapshot is looked for no higher.
+
 The set is every `*.yaml`/`*.yml` file in the specs folder: `envspecs/` by default, or
 `specs-dir` under `[tool.envparity]` in the root's pyproject.toml (the one place to change
 it). Repo-level files (stack configs, the drift workflow) are rendered from the whole set,
@@ -14,11 +18,21 @@ from pathlib import Path, PurePosixPath
 from envparity.core.diagnostics import UserError
 
 DEFAULT_SPECS_DIR = "envspecs"
+ROOT_MARKERS = (".git", "pyproject.toml")
 SETTING = "[tool.envparity] specs-dir"
 
 
 class ProjectError(UserError):
     """The project's settings or set cannot be used: one line, with what to do."""
+
+
+def project_root(folder: str | Path) -> Path:
+    """The resolved root of the project `folder` is in (see the module's docstring)."""
+    here = Path(folder).resolve()
+    for directory in (here, *here.parents):
+        if any((directory / marker).exists() for marker in ROOT_MARKERS):
+            return directory
+    return here
 
 
 def specs_dir(root: Path) -> Path:

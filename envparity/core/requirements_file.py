@@ -2,24 +2,28 @@
 
 pip's format (pip.pypa.io, "Requirements File Format"): one requirement per line,
 `#` comments (at the start or after whitespace), a trailing backslash joins lines,
-`--hash=algo:hex` options on a requirement line, `-i/--index-url` and `--extra-index-url`
-option lines. Every requirement is held to the rules of inline pins (`requirements.check_pin`);
-every problem is located at `file:line:col` of the requirements file. Other options
-(`-r`, `-c`, `-e`, `--find-links`, ...) are refused: they would make the file depend on
-what is beside it, which the fingerprint could not cover.
+`--hash=sha256:hex` options on a requirement line (a set: their order means nothing),
+`-i/--index-url` (the last one wins, as in pip) and `--extra-index-url` option lines; an
+index URL with a user name or password in it is refused (`credentials`). Every requirement
+is held to the rules of inline pins (`requirements.check_pin`); every problem is located at
+`file:line:col` of the requirements file. Other options (`-r`, `-c`, `-e`, `--find-links`,
+...) are refused: they would make the file depend on what is beside it, which the
+fingerprint could not cover.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from envparity.core import requirements
+from envparity.core import credentials, requirements
 from envparity.core.diagnostics import Diagnostic
 
-# pip accepts these algorithms in --hash (pip._internal.utils.hashes.STRONG_HASHES).
-HASH_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
+# pip also takes sha384 and sha512, but the lock holds the sha256 of each file (uv
+# --generate-hashes): a hash of another algorithm could never match one, so it is refused.
+HASH = re.compile(r"sha256:[0-9a-f]{64}")
+MAX_LINE = 4096  # characters of a logical line: a pin with its hashes fits many times over
+MAX_PINS = 2000  # as python_packages' maxItems: each pin is parsed by several rules
 INDEX_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!%+=,-]+")
 INDEX_OPTIONS = {"-i": "index_url", "--index-url": "index_url", "--extra-index-url": "extra"}
 FIELD = ("python_requirements",)
@@ -55,28 +59,11 @@ class _Line:
     column: int  # 1-based column of its first non-blank character
 
 
-def read(path: Path, shown: str, inline: list[str]) -> tuple[RequirementsFile | None, list]:
+def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | None, list]:
     """The file's content and every problem in it (at `shown`:line:col).
 
     `inline` is the spec's own python_packages: a project pinned in both is a duplicate.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [
-            Diagnostic(
-                f"{shown} does not exist",
-                FIELD,
-                "give the path of a requirements file relative to the spec's folder",
-            )
-        ]
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror
-        return None, [Diagnostic(f"cannot read {shown}: {reason}", FIELD, "save it as UTF-8 text")]
-    return parse(text, shown, inline)
-
-
-def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | None, list]:
     problems: list[Diagnostic] = []
 
     def error(message: str, at: _Line, hint: str, column: int | None = None) -> None:
@@ -86,8 +73,15 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
 
     inline_names = {requirements.name_of(r): i for i, r in enumerate(inline)}
     pins: dict[str, tuple[str, tuple[str, ...], _Line]] = {}
-    index_url, extra = None, []
+    index_url, extra, lines = None, [], 0
     for at in _logical_lines(text):
+        if len(at.text) > MAX_LINE:
+            error(
+                f"the line is {len(at.text)} characters long, more than {MAX_LINE}",
+                at,
+                "write one requirement per line",
+            )
+            continue
         words = at.text.split()
         option = words[0].split("=", 1)[0]
         if option in INDEX_OPTIONS:
@@ -98,6 +92,8 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
                     at,
                     f"write {option} https://host/simple/",
                 )
+            elif credentials.has_userinfo(url):
+                error(credentials.index_url_problem(url), at, credentials.INDEX_CREDENTIALS_HINT)
             elif INDEX_OPTIONS[option] == "index_url":
                 index_url = url  # pip: the last --index-url wins
             elif url not in extra:
@@ -111,11 +107,19 @@ def parse(text: str, shown: str, inline: list[str]) -> tuple[RequirementsFile | 
                 "(a file that includes others would escape the fingerprint)",
             )
             continue
+        lines += 1
+        if lines > MAX_PINS:
+            error(
+                f"more than {MAX_PINS} requirements: this is the first beyond them",
+                at,
+                f"keep the file to at most {MAX_PINS} pins",
+            )
+            break
         requirement, hashes, bad = _split_hashes(at.text)
         if bad is not None:
             error(
-                f"{bad!r} is not a valid --hash: pip takes sha256, sha384 or sha512 "
-                "with hex digits",
+                f"{bad!r} is not a sha256 --hash: envparity's lock checks each file by its "
+                "sha256, 64 lower-case hex digits",
                 at,
                 "write --hash=sha256:<64 hex digits> (`pip hash FILE` prints it)",
                 at.column + at.text.find(bad),
@@ -193,9 +197,7 @@ def _split_hashes(text: str) -> tuple[str, tuple[str, ...], str | None]:
     hashes = []
     for option in parts[1:]:
         value = re.sub(r"^--hash[=\s]\s*", "", option).strip()
-        algo, _, digest = value.partition(":")
-        length = HASH_HEX_LENGTH.get(algo)
-        if length is None or not re.fullmatch(f"[0-9a-f]{{{length}}}", digest):
+        if not HASH.fullmatch(value):
             return parts[0], (), option.strip()
         hashes.append(value)
     return parts[0].strip(), tuple(sorted(set(hashes))), None

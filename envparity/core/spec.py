@@ -9,31 +9,44 @@ spec carries both, so nothing later looks the snapshot up again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from envparity.core import compat, cuda_image, facts, requirements, requirements_file
+from envparity.core import (
+    compat,
+    credentials,
+    cuda_image,
+    env_rules,
+    facts,
+    named_file,
+    requirements,
+    requirements_file,
+)
 from envparity.core.complete import complete, written_gpus
 from envparity.core.diagnostics import Diagnostic, SpecError
 from envparity.core.fingerprint import fingerprint
 from envparity.core.knowledge.tables import Tables
 from envparity.core.model import NodeRange, Run, Software, Spec, Stage, WrittenGpu, frozen_map
 from envparity.core.requirements_file import RequirementsFile
-from envparity.core.schema import check_schema
-from envparity.core.yamlsource import SourceMap, load_yaml
+from envparity.core.schema import check_schema, schema
+from envparity.core.schema.conforms import conforms
+from envparity.core.yamlsource import MAX_SPEC_BYTES, SourceMap, load_yaml
 
 
 def load_spec(path: str | Path) -> Spec:
     """Load, validate and normalise one spec file; raise SpecError with every problem found."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = named_file.read_regular(Path(path), MAX_SPEC_BYTES, follow=True).decode("utf-8")
     except FileNotFoundError:
         raise _file_error(
             name, "no such file", "give a spec file such as envspecs/train.yaml"
         ) from None
+    except named_file.Unreadable as exc:
+        raise _file_error(name, f"the spec file {exc.args[0]}", exc.args[1]) from None
     except UnicodeDecodeError as exc:
         raise _file_error(
             name, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save the spec as UTF-8"
@@ -92,7 +105,7 @@ def parse_spec(
     return replace(spec, warnings=tuple(problems))
 
 
-Reader = Callable[[str], "str | None"]
+Reader = named_file.Reader
 
 
 def _tables_for(file: str) -> Tables:
@@ -103,16 +116,15 @@ def _tables_for(file: str) -> Tables:
 def _read_requirements(data: dict, file: str, read: Reader | None) -> tuple:
     """(RequirementsFile or None, problems) of the spec's python_requirements."""
     relative = data.get("python_requirements")
-    if not isinstance(relative, str) or relative.startswith("/"):
-        return None, []
+    if not isinstance(relative, str) or not conforms(
+        relative, schema()["properties"]["python_requirements"], schema()
+    ):
+        return None, []  # the schema says what is wrong with it
     shown = _shown(file, relative)
-    inline = data.get("python_packages")
-    inline = [r for r in inline if isinstance(r, str)] if isinstance(inline, list) else []
-    if read is None:
-        return requirements_file.read(Path(shown), shown, inline)
-    text = read(relative)
-    if text is None:
-        return None, [Diagnostic(f"{shown} does not exist", requirements_file.FIELD)]
+    inline = [r for r in _list(data.get("python_packages")) if isinstance(r, str)]
+    text, problem = named_file.read(file, relative, requirements_file.FIELD, shown, read)
+    if problem is not None:
+        return None, [problem]
     return requirements_file.parse(text, shown, inline)
 
 
@@ -209,9 +221,23 @@ def parse_spec_unchecked(
 
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
-    """Positions for each problem, in the order of the file."""
-    located = [d if d.file else source.locate(d) for d in problems]
+    """Positions for each problem, in the order of the file, each in one line of text."""
+    located = [_one_line(d if d.file else source.locate(d)) for d in problems]
     return sorted(located, key=lambda d: (d.line or 0, d.column or 0))
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _one_line(d: Diagnostic) -> Diagnostic:
+    """A rule may quote a value as written ("cudnn is \\r"): its control characters escaped."""
+    if not _BREAKS.search(d.message + (d.hint or "")):
+        return d
+    return replace(d, message=_escaped(d.message), hint=d.hint and _escaped(d.hint))
+
+
+def _escaped(text: str) -> str:
+    return _BREAKS.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def _build(
@@ -291,16 +317,29 @@ def _stage(raw: dict[str, Any]) -> Stage:
 
 
 def _text(value: Any) -> str | None:
-    """Integers the schema allows where text is meant (cudnn: 9, cpu: 8) become text."""
+    """Integers the schema allows where text is meant (cudnn: 9, cpu: 8) become text.
+
+    The schema counts 1e16 (a float YAML reads from 1.0e+16) an integer, as JSON Schema does:
+    it is written as one (10000000000000000), never in the exponent form quantities lack.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return None if value is None else str(value)
 
 
+# The rules read at most this many entries of a list or mapping: the schema's maxItems and
+# maxProperties report a longer one, and pins are parsed several times each.
+_MOST_READ = 2000
+
+
 def _list(value: Any) -> list:
-    return value if isinstance(value, list) else []
+    return value[:_MOST_READ] if isinstance(value, list) else []
 
 
 def _mapping(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return value if len(value) <= _MOST_READ else dict(list(value.items())[:_MOST_READ])
 
 
 def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> list[Diagnostic]:
@@ -345,7 +384,8 @@ def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> 
             )
     top_env = _mapping(data.get("env"))
     out += _check_workload_kind(data)
-    out += _check_reserved_env(("env",), top_env)
+    out += env_rules.check_env(("env",), top_env, runtime=False)
+    out += credentials.check_index_urls(("package_indexes",), _list(data.get("package_indexes")))
     top_pins = {
         requirements.name_of(r) for r in _list(data.get("python_packages")) if isinstance(r, str)
     }
@@ -365,7 +405,8 @@ def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> 
                         "remove it here, or change the pin in python_packages for every stage",
                     )
                 )
-        out += _check_reserved_env((*where, "env"), _mapping(raw.get("env")))
+        out += env_rules.check_env((*where, "env"), _mapping(raw.get("env")), runtime=True)
+        out += env_rules.check_secrets((*where, "secrets"), _list(raw.get("secrets")))
         for key in _mapping(raw.get("env")):
             if key in top_env:
                 out.append(
@@ -399,22 +440,6 @@ def _check_meaning(data: dict, tables: Tables, gpus: tuple[WrittenGpu, ...]) -> 
                 )
             )
     return out
-
-
-RESERVED_ENV_PREFIX = "ENVPARITY_"  # the workload's identity variables (components/workload.py)
-
-
-def _check_reserved_env(where: tuple, env: dict) -> list[Diagnostic]:
-    return [
-        Diagnostic(
-            f"env var {key} is reserved: envparity sets {RESERVED_ENV_PREFIX}* on every workload",
-            (*where, key),
-            f"rename it without the {RESERVED_ENV_PREFIX} prefix",
-            at_key=True,
-        )
-        for key in env
-        if key.startswith(RESERVED_ENV_PREFIX)
-    ]
 
 
 def _check_workload_kind(data: dict) -> list[Diagnostic]:

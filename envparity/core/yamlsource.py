@@ -32,6 +32,8 @@ _CONVERTED = {
 _KEPT_AS_TEXT = {_STR, "tag:yaml.org,2002:timestamp"}
 _MAX_DEPTH = 64  # specs are shallow; this bounds recursion on hostile input
 _MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+# A spec is a page of YAML; parsing 50 MB took 51 s and 3.85 GB before this bound.
+MAX_SPEC_BYTES = 1 << 20
 
 
 @dataclass
@@ -65,6 +67,17 @@ class SourceMap:
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise SpecError with file:line:col on any syntax problem."""
     source = SourceMap(file)
+    if len(text) > MAX_SPEC_BYTES:  # characters: at least as many bytes, checked before parsing
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the spec is {len(text)} characters, more than the {MAX_SPEC_BYTES} "
+                    f"({MAX_SPEC_BYTES >> 20} MiB) envparity reads",
+                    file=file,
+                    hint="a spec is a page of YAML: keep long lists in a requirements file",
+                )
+            ]
+        )
     _check_encodable(text, file)
     try:
         node = yaml.compose(text, Loader=_Loader)

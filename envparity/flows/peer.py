@@ -37,17 +37,7 @@ def draft_spec(path: Path, output: Path | None = None) -> Draft:
     text = draft.to_yaml()
     shown = str(output) if output else str(folder / f"{draft.fields['name']}.envspec.yaml")
     try:
-        problems = list(parse_spec(text, shown, read=_beside(folder)).warnings)
+        problems = list(parse_spec(text, shown).warnings)  # python_requirements beside `shown`
     except SpecError as exc:
         problems = exc.diagnostics
     return Draft(text, [*draft.problems, *problems])  # what the spec could not say, first
-
-
-def _beside(folder: Path):
-    def read(relative: str) -> str | None:
-        try:
-            return (folder / relative).read_text(encoding="utf-8")
-        except OSError:
-            return None
-
-    return read

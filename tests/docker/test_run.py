@@ -1,4 +1,5 @@
-"""`envparity run` on the real engine: built when missing, folder mounted, exit code passed on."""
+"""`envparity run`: the container's confinement, and on the real engine: built when missing,
+folder mounted, exit code passed on."""
 
 from __future__ import annotations
 
@@ -7,14 +8,29 @@ import subprocess
 
 import pytest
 
+from envparity.core.resolve import resolve
+from envparity.core.spec import load_spec
+from envparity.flows import run as run_flow
 from tests.conftest import ROOT
 from tests.docker.conftest import BASE_IMAGE
-
-pytestmark = pytest.mark.docker
 
 ENVPARITY = str(ROOT / ".venv" / "bin" / "envparity")
 
 
+def test_the_container_runs_as_the_caller_without_capabilities_or_new_privileges(monkeypatch):
+    """The options themselves: as root in CI, a file's owner cannot tell the caller from root."""
+    monkeypatch.setattr(run_flow.os, "getuid", lambda: 1234)
+    monkeypatch.setattr(run_flow.os, "getgid", lambda: 5678)
+    env = resolve(load_spec(ROOT / "envspecs" / "features.yaml"), "production")
+    options = run_flow.container_options(env, env.image_ref, ROOT, (), None, {})
+    assert options["user"] == "1234:5678"
+    assert options["cap_drop"] == ["ALL"]
+    assert options["security_opt"] == ["no-new-privileges"]
+    assert "privileged" not in options and "cap_add" not in options
+    assert options["environment"]["HOME"] == "/tmp"  # uid 1234 has no home in the image
+
+
+@pytest.mark.docker
 def test_run_builds_once_mounts_the_folder_and_passes_the_exit_code(project, wheelhouse, tmp_path):
     p = project()
     work = tmp_path / "work"

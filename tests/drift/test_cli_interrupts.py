@@ -51,14 +51,23 @@ def test_envparity_debug_shows_the_traceback(monkeypatch, write_spec):
 
 
 def test_ctrl_c_is_exit_130_in_one_line(tmp_path, write_spec):
-    """SIGINT while the kubernetes collector waits on a hanging API server: 128 + SIGINT."""
+    """SIGINT while the kubernetes collector waits on a hanging API server: 128 + SIGINT.
+
+    With a 2 s timeout, a loaded machine that held the test off the CPU for 2 s before it
+    sent the signal saw the collector give up first (exit 3, "could not check"). Here the
+    server hangs as long as the collector waits (10 s): the signal, sent as soon as the first
+    request arrives, comes first on any machine. The command then still waits for its
+    worker threads' requests to end (the ThreadPoolExecutor joins them), so it ends after
+    about 10 s, with 130.
+    """
     server = FakeKube().start()
-    server.faults = [5.0] * 4
+    server.faults = [10.0] * 4
     env = {**os.environ, "KUBECONFIG": str(server.kubeconfig(tmp_path / "kubeconfig"))}
     env.pop("ENVPARITY_DEBUG", None)
     path = write_spec(gpu_spec())
-    args = ["drift", str(path), "-s", "production", "-t", "kubernetes", "--timeout", "2"]
+    args = ["drift", str(path), "-s", "production", "-t", "kubernetes", "--timeout", "10"]
     command = [sys.executable, "-c", "from envparity.cli.main import main; main()", *args]
+    process = None
     try:
         process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         started = time.monotonic()
@@ -66,8 +75,10 @@ def test_ctrl_c_is_exit_130_in_one_line(tmp_path, write_spec):
             time.sleep(0.05)
         assert server.requests, "the collector never reached the API server"
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=60)
     finally:
+        if process is not None and process.poll() is None:
+            process.kill()
         server.stop()
     assert process.returncode == 130, err  # typer turns KeyboardInterrupt into Exit(130)
     assert "Traceback" not in err and err.count("\n") <= 1, err

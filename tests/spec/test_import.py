@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from envparity.core.peer_import import import_file
 from envparity.core.spec import parse_spec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+CLI = [sys.executable, "-m", "envparity.cli.main"]
 
 # peer file -> what the drafted spec must say (a subset of its fields)
 VALID = {
@@ -151,6 +153,9 @@ def test_bentoml_cuda_version(tmp_path):
 
 
 def test_output_elsewhere_points_at_the_requirements_file(tmp_path):
+    """In another folder of the same project (a spec names no file outside its project)."""
+    (tmp_path / ".git").mkdir()
+    shutil.copytree(FIXTURES / "cog/blur", tmp_path / "models" / "blur")
     out = tmp_path / "envspecs" / "blur.yaml"
     out.parent.mkdir()
     done = subprocess.run(
@@ -159,7 +164,7 @@ def test_output_elsewhere_points_at_the_requirements_file(tmp_path):
             "-m",
             "envparity.cli.main",
             "import",
-            str(FIXTURES / "cog/blur/cog.yaml"),
+            str(tmp_path / "models/blur/cog.yaml"),
             "--output",
             str(out),
         ],
@@ -168,7 +173,23 @@ def test_output_elsewhere_points_at_the_requirements_file(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     relative = yaml.safe_load(out.read_text())["python_requirements"]
-    assert (out.parent / relative).resolve() == (FIXTURES / "cog/blur/requirements.txt").resolve()
+    assert relative == "../models/blur/requirements.txt"
+    assert (out.parent / relative).resolve() == (
+        tmp_path / "models/blur/requirements.txt"
+    ).resolve()
+
+
+def test_output_outside_the_peer_files_project_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "envspecs" / "blur.yaml"
+    out.parent.mkdir()
+    done = subprocess.run(
+        [*CLI, "import", str(FIXTURES / "cog/blur/cog.yaml"), "--output", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "requirements.txt is outside the project" in done.stderr
 
 
 def test_a_line_break_in_a_peer_value_cannot_add_a_field(tmp_path):

@@ -175,8 +175,8 @@ def test_file_level_errors_say_what_and_how(tmp_path):
         str(tmp_path),
         None,
         None,
-        "cannot read: Is a directory",
-        "check its permissions",
+        "the spec file is a directory, not a regular file",
+        "give a regular file (not a directory, device or FIFO)",
     )
     with pytest.raises(SpecError) as not_mapping:
         parse_spec("- a\n- b\n", "list.yaml")

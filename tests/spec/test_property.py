@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 
 from envparity.core.diagnostics import SpecError
 from envparity.core.spec import parse_spec
+from tests.conftest import FUZZ_SCALE
 from tests.spec.conftest import CPU_SPEC, GPU_SPEC
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=300 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def outcome(text: str) -> None:
@@ -93,6 +96,10 @@ JSONISH = st.recursive(
     ),
     value=JSONISH,
 )
+# seed 119: a NUL in the file name reached open() (ValueError: embedded null byte)
+@example(field="python_requirements", value="\x00")
+# seed 133: 1.0e+16 is an integer to JSON Schema, and reached compat as '1e+16'
+@example(field="run", value={"command": ["x"], "memory": 1e16, "cpu": 2.0})
 def test_any_value_in_any_field(field, value):
     data = yaml.safe_load(GPU_SPEC)
     data[field] = value

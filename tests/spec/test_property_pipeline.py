@@ -18,7 +18,7 @@ from envparity.core.render.workflow import render_workflow
 from envparity.core.resolve import resolve
 from envparity.core.schema import SCHEMA_FILE
 from envparity.core.spec import parse_spec
-from tests.conftest import ROOT
+from tests.conftest import FUZZ_SCALE, ROOT
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 FIELDS = sorted(SCHEMA["properties"])  # every top-level field the format has, new ones included
@@ -75,7 +75,9 @@ def value_for(values: list):
     return st.sampled_from(values) | st.sampled_from(values).flatmap(near) | JSONISH
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def accepted_specs_render(text: str) -> None:
@@ -126,7 +128,7 @@ def test_any_value_in_any_run_field(data, base, field):
     accepted_specs_render(yaml.safe_dump(spec))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     content=st.binary(max_size=300)
     | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))

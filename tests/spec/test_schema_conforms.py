@@ -86,3 +86,21 @@ def test_conforms_agrees_on_a_whole_document(value):
 
 def test_an_unknown_keyword_is_left_to_jsonschema():
     assert not conforms("x", {"format": "email"}, {})
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("description",), "x" * 4096),
+        (("description",), "x" * 4097),
+        (("python_packages",), [f"p{i}==1.0" for i in range(2000)]),
+        (("python_packages",), [f"p{i}==1.0" for i in range(2001)]),
+        (("env",), {f"V{i}": "1" for i in range(1001)}),
+        (("env",), {"N" * 257: "1"}),
+        (("run", "command"), ["x"] * 1001),
+    ],
+)
+def test_conforms_agrees_at_the_caps(path, value):
+    """maxLength, maxItems and maxProperties: one past the cap is a no from both."""
+    data = replaced(BASES[-1], path, value)  # CPU_SPEC, which has run.command
+    assert conforms(data, schema(), schema()) == jsonschema_says_valid(data)

@@ -3,7 +3,8 @@
 A snapshot is one JSON file (format in docs/compatibility.md): the packaged
 `envparity/core/knowledge/snapshot.json`, or a team's `.envparity/knowledge.json` written by
 `envparity knowledge refresh`. The team snapshot wins when one is found walking up from
-the spec's directory (or the working directory); `ENVPARITY_KNOWLEDGE=PATH` names a file
+the spec's directory (or the working directory) to its project root (`core/project.py`),
+never above; `ENVPARITY_KNOWLEDGE=PATH` names a file
 outright. There is no snapshot "in use": the loader finds the one for a spec's folder and
 the spec carries it (docs/architecture.md: data flows one way), so loading a spec from
 another folder never changes what other specs see. Nothing is read until asked.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from envparity.core.diagnostics import UserError
+from envparity.core.project import project_root
 
 PACKAGED = Path(__file__).with_name("snapshot.json")
 TEAM_FILE = Path(".envparity") / "knowledge.json"
@@ -40,10 +42,14 @@ def locate(start: str | Path | None = None) -> tuple[Path, str]:
     if named:
         return Path(named), "env"
     here = Path(start or Path.cwd()).resolve()
+    root = project_root(here)
+    # No higher than the project root: a snapshot planted in a shared parent (/tmp) is not ours.
     for directory in (here, *here.parents):
         candidate = directory / TEAM_FILE
         if candidate.is_file():
             return candidate, "team"
+        if directory == root:
+            break
     return PACKAGED, "packaged"
 
 

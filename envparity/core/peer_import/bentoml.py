@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from envparity.core import facts
+from envparity.core import facts, named_file
 from envparity.core.peer_import.draft import DEFAULT_PYTHON, Draft
 from envparity.core.peer_import.steps import (
     _cuda_release,
@@ -127,10 +127,12 @@ def _bentoml(path: Path, data: dict) -> Draft:
 def _bentoml_gpus(draft: Draft, path: Path, service: Any) -> int:
     """GPUs per replica: `resources={"gpu": N}` of the service class, read as text, else 1."""
     module, _, name = str(service or "").partition(":")
-    file = path.parent / (module.removesuffix(".py").replace(".", "/") + ".py")
+    relative = module.removesuffix(".py").replace(".", "/") + ".py"
+    file = path.parent / relative
+    text, _ = named_file.read(str(path), relative, (), relative)
     try:
-        tree = ast.parse(file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(text) if text is not None else None
+    except (SyntaxError, ValueError):
         tree = None
     for node in ast.walk(tree) if tree else ():
         if not isinstance(node, ast.ClassDef | ast.FunctionDef) or (name and node.name != name):
@@ -185,17 +187,15 @@ def _bentoml_env(draft: Draft, path: Path, env: Any) -> tuple[dict[str, str], li
             str(k) for k, v in env.items() if v is None
         ]
     if isinstance(env, str):
-        file = path.parent / env
-        try:
-            lines = file.read_text(encoding="utf-8").splitlines()
-        except OSError:
+        text, _ = named_file.read(str(path), env, (), env)
+        if text is None:  # missing, or not a file a peer may name (outside, a device)
             draft.lost.append(
                 f"docker.env: {env} (a dotenv file that is not beside {path.name}: "
                 "write its variables under env)"
             )
             return out, secrets
         draft.notes.append(f"env from the dotenv file {env} (docker.env)")
-        env = [line.strip().removeprefix("export ").strip() for line in lines]
+        env = [line.strip().removeprefix("export ").strip() for line in text.splitlines()]
         env = [line for line in env if line and not line.startswith("#")]
     if isinstance(env, list):
         for item in env:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from envparity.core import facts
+from envparity.core import facts, named_file
 from envparity.core.peer_import.draft import DEFAULT_PYTHON, SECRET_NAME, Draft
 from envparity.core.peer_packages import sort_lines
 
@@ -112,12 +112,11 @@ def _requirements_file(draft: Draft, path: Path, relative: Any) -> list[str] | N
     """The lines of the peer's requirements file (for torch), or None when it is missing."""
     if not relative:
         return None
-    file = path.parent / str(relative)
-    try:
-        return file.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        draft.lost.append(f"requirements file {relative} (not found beside {path.name})")
+    text, problem = named_file.read(str(path), str(relative), (), str(relative))
+    if problem is not None:  # missing, or not a file a peer may name (outside, a device)
+        draft.lost.append(f"requirements file {problem.message}")
         return None
+    return text.splitlines()
 
 
 def _list_field(draft: Draft, key: str, values: Any) -> None:

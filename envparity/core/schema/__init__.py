@@ -101,13 +101,30 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
                 f'write it in quotes: "{text}" (YAML reads {text} unquoted as {_describe(value)})'
             )
         return [Diagnostic(message, path, hint)]
+    if kind == "maxLength":
+        return [
+            Diagnostic(
+                f"{title} is {len(value)} characters long, more than {node['maxLength']}",
+                path,
+                f"shorten it to at most {node['maxLength']} characters",
+            )
+        ]
+    if kind in ("maxItems", "maxProperties"):
+        most = node[kind]
+        return [
+            Diagnostic(
+                f"{title} has {len(value)} entries, more than {most}",
+                path,
+                f"keep it to at most {most} entries",
+            )
+        ]
     if kind == "pattern":
-        return [Diagnostic(f"{value!r} is not a valid {title}", path, hint)]
+        return [Diagnostic(f"{_quoted(value)} is not a valid {title}", path, hint)]
     if kind == "propertyNames":
         # jsonschema reports the bad name as the instance of a sub-error
         return [
             Diagnostic(
-                f"{sub.instance!r} is not a valid {sub.schema.get('title', 'name')}",
+                f"{_quoted(sub.instance)} is not a valid {sub.schema.get('title', 'name')}",
                 (*path, sub.instance),
                 sub.schema.get("description"),
                 at_key=True,
@@ -120,7 +137,7 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
         fix = f"did you mean '{close[0]}'? " if close else ""
         return [
             Diagnostic(
-                f"{value!r} is not a known {title}",
+                f"{_quoted(value)} is not a known {title}",
                 path,
                 f"{fix}one of: {', '.join(map(str, options))}",
             )
@@ -142,6 +159,12 @@ def _diagnose(error, raw: dict[tuple, str]) -> list[Diagnostic]:
             Diagnostic(f"{title} must name at least one stage", path, "add e.g. production: {}")
         ]
     return [Diagnostic(f"{title}: {error.message}", path, hint)]
+
+
+def _quoted(value: Any, limit: int = 80) -> str:
+    """`value` as Python writes it, cut short: a message is one line, whatever was written."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 _TYPE_WORDS = {

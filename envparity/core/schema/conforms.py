@@ -86,10 +86,13 @@ _SCALARS: dict[str, Callable[[Any, Any], bool]] = {
     "pattern": lambda v, p: not isinstance(v, str) or re.search(p, v) is not None,
     "minimum": lambda v, m: not _number(v) or v >= m,
     "maximum": lambda v, m: not _number(v) or v <= m,
+    "maxLength": lambda v, n: not isinstance(v, str) or len(v) <= n,  # code points, as there
     "minItems": lambda v, n: not isinstance(v, list) or len(v) >= n,
+    "maxItems": lambda v, n: not isinstance(v, list) or len(v) <= n,
     "uniqueItems": _unique,
     "required": lambda v, keys: not isinstance(v, dict) or all(k in v for k in keys),
     "minProperties": lambda v, n: not isinstance(v, dict) or len(v) >= n,
+    "maxProperties": lambda v, n: not isinstance(v, dict) or len(v) <= n,
 }
 
 
