@@ -126,6 +126,8 @@ def test_render_fills_a_stack_pulumi_initialised(project):
     assert data["encryptionsalt"] == SALT and data["config"]["envparity:specs"]
     assert path.stat().st_mode & 0o777 == 0o600
     assert sc.render_stack_configs(specs, project / "stacks", check=True) == []
+    shutil.rmtree(project / "stacks")  # the folder is made again for the stages specs declare
+    assert len(sc.render_stack_configs(specs, project / "stacks")) == 4
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
