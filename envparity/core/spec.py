@@ -9,7 +9,6 @@ spec carries both, so nothing later looks the snapshot up again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from envparity.core.complete import complete, written_gpus
 from envparity.core.diagnostics import Diagnostic, SpecError
 from envparity.core.fingerprint import fingerprint
 from envparity.core.knowledge.tables import Tables
+from envparity.core.message import one_line
 from envparity.core.model import NodeRange, Run, Software, Spec, Stage, WrittenGpu, frozen_map
 from envparity.core.requirements_file import RequirementsFile
 from envparity.core.schema import check_schema, schema
@@ -222,22 +222,8 @@ def parse_spec_unchecked(
 
 def _locate(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
     """Positions for each problem, in the order of the file, each in one line of text."""
-    located = [_one_line(d if d.file else source.locate(d)) for d in problems]
+    located = [one_line(d if d.file else source.locate(d)) for d in problems]
     return sorted(located, key=lambda d: (d.line or 0, d.column or 0))
-
-
-_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
-def _one_line(d: Diagnostic) -> Diagnostic:
-    """A rule may quote a value as written ("cudnn is \\r"): its control characters escaped."""
-    if not _BREAKS.search(d.message + (d.hint or "")):
-        return d
-    return replace(d, message=_escaped(d.message), hint=d.hint and _escaped(d.hint))
-
-
-def _escaped(text: str) -> str:
-    return _BREAKS.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def _build(
