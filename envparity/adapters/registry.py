@@ -16,6 +16,7 @@ import json
 import re
 import tempfile
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import IO, Any
@@ -115,8 +116,23 @@ def _session(host: str) -> Session:
         return _sessions.setdefault(host, Session(host))
 
 
+RETRIED = frozenset({500, 502, 503, 504})  # a passing fault of the registry (see _call)
+
+
 def _call(repo: Repository, method: str, path: str, scopes, deadline: Deadline, **kwargs):
-    return _session(repo.host).request(method, f"{repo.base}/{path}", scopes, deadline, **kwargs)
+    """One request; a GET or HEAD answered with a server error is tried twice more.
+
+    They change nothing, and the distribution registry answers 500 to a read of a tag that
+    another client is writing at that moment (measured: concurrent promotes of one image).
+    """
+    url = f"{repo.base}/{path}"
+    for pause in (0.2, 0.4):
+        response = _session(repo.host).request(method, url, scopes, deadline, **kwargs)
+        if method not in ("GET", "HEAD") or response.status not in RETRIED:
+            return response
+        response.close()
+        time.sleep(pause)
+    return _session(repo.host).request(method, url, scopes, deadline, **kwargs)
 
 
 def _failed(response, doing: str) -> RegistryError:
